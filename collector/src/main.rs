@@ -1,0 +1,2 @@
+//! The collector daemon (built in the collector issue).
+fn main() {}

@@ -1,0 +1,124 @@
+//! `GET interfaces`: every kernel interface grouped the way a user thinks of it (WAN, LAN, VPN,
+//! Wi-Fi, physical, other) and the full routing table of every table, from one `ip -batch`.
+
+use super::{Ctx, now_epoch};
+use crate::error::ApiResult;
+use crate::http::Response;
+use crate::system::ip::{self, Link, Query};
+use crate::system::uci::{self, Config};
+use crate::system::{Root, procfs};
+use crate::wans;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
+    ctx.req.query.only(&[])?;
+    Ok(Response::ok(build(ctx.root)?))
+}
+
+/// Kernel placeholder devices that exist as soon as a tunnel module loads; never configured.
+fn is_fallback_device(name: &str) -> bool {
+    matches!(
+        name,
+        "lo" | "gre0" | "gretap0" | "erspan0" | "ip_vti0" | "ip6_vti0" | "sit0" | "ip6tnl0" | "ip6gre0" | "teql0"
+    ) || name.starts_with("ifb")
+}
+
+/// Device → (UCI interface, label) from `network.*.device` (or legacy `ifname`).
+fn uci_owners(network: &Config) -> HashMap<String, (String, Option<String>)> {
+    let mut map = HashMap::new();
+    for s in network.of_type("interface") {
+        if let Some(dev) = s.get("device").or_else(|| s.get("ifname")) {
+            map.entry(dev.to_string()).or_insert((s.name.clone(), s.get("label").map(String::from)));
+        }
+    }
+    map
+}
+
+fn group(root: &Root, link: &Link, owner: Option<&str>, wan_names: &[String]) -> &'static str {
+    let name = link.ifname.as_str();
+    if let Some(o) = owner {
+        if wan_names.iter().any(|w| w == o) {
+            return "wan";
+        }
+        if o.starts_with("lan") || o.starts_with("guest") {
+            return "lan";
+        }
+        if o.starts_with("omr") || o.starts_with("vpn") || o.starts_with("wg") || o.starts_with("ovpn") {
+            return "vpn";
+        }
+    }
+    let kind = link.kind().unwrap_or("");
+    if root.path(&format!("/sys/class/net/{name}/wireless")).exists()
+        || root.path(&format!("/sys/class/net/{name}/phy80211")).exists()
+    {
+        "wifi"
+    } else if matches!(kind, "tun" | "wireguard" | "gre" | "ipip" | "sit" | "vti" | "gretap")
+        || link.link_type.as_deref() == Some("none")
+        || name.starts_with("tun")
+        || name.starts_with("wg")
+    {
+        "vpn"
+    } else if kind == "bridge" || name.starts_with("br-") {
+        "lan"
+    } else if root.path(&format!("/sys/class/net/{name}/device")).exists() || kind == "dsa" {
+        "physical"
+    } else {
+        "other"
+    }
+}
+
+pub fn build(root: &Root) -> ApiResult<Value> {
+    let network = uci::load(root, "network")?;
+    let jm = uci::load(root, "jammonitor")?;
+    let wan_names: Vec<String> = wans::selected(&network, &jm).into_iter().map(|w| w.name).collect();
+    let owners = uci_owners(&network);
+    let snap = ip::snapshot(root, &[Query::Links, Query::Routes])?;
+    let stats: HashMap<String, procfs::NetDev> = procfs::net_dev(root).into_iter().map(|d| (d.name.clone(), d)).collect();
+
+    let interfaces: Vec<Value> = snap
+        .links
+        .unwrap_or_default()
+        .iter()
+        .filter(|l| !is_fallback_device(&l.ifname))
+        .map(|l| {
+            let owner = owners.get(&l.ifname);
+            let st = stats.get(&l.ifname).cloned().unwrap_or_default();
+            json!({
+                "name": l.ifname,
+                "group": group(root, l, owner.map(|o| o.0.as_str()), &wan_names),
+                "uci": owner.map(|o| &o.0),
+                "label": owner.and_then(|o| o.1.as_ref()),
+                "state": l.operstate.as_deref().unwrap_or("UNKNOWN"),
+                "up": l.is_up(),
+                "mtu": l.mtu,
+                "mac": l.address.as_deref().filter(|_| l.link_type.as_deref() == Some("ether")),
+                "kind": l.kind(),
+                "addresses": l.addr_info.iter().map(|a| json!({
+                    "family": a.family, "address": a.local, "prefix": a.prefixlen, "peer": a.address,
+                })).collect::<Vec<_>>(),
+                "stats": {
+                    "rx_bytes": st.rx_bytes, "tx_bytes": st.tx_bytes,
+                    "rx_packets": st.rx_packets, "tx_packets": st.tx_packets,
+                    "rx_errors": st.rx_errors, "tx_errors": st.tx_errors,
+                    "rx_dropped": st.rx_dropped, "tx_dropped": st.tx_dropped,
+                },
+            })
+        })
+        .collect();
+
+    let routes: Vec<Value> = snap
+        .routes
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| {
+            json!({
+                "table": r.table.unwrap_or_else(|| "main".into()),
+                "type": r.rtype.unwrap_or_else(|| "unicast".into()),
+                "dst": r.dst, "gateway": r.gateway, "dev": r.dev, "protocol": r.protocol,
+                "metric": r.metric, "scope": r.scope, "prefsrc": r.prefsrc,
+            })
+        })
+        .collect();
+    Ok(json!({"generated_at": now_epoch(), "interfaces": interfaces, "routes": routes}))
+}

@@ -1,0 +1,50 @@
+//! One module per dashboard area. The table below is the whole API surface: an action name, the
+//! method it answers, and the function that builds its JSON.
+
+pub mod interfaces;
+pub mod overview;
+
+use crate::error::{ApiError, ApiResult};
+use crate::http::{Method, Request, Response};
+use crate::system::Root;
+
+/// What an action gets: the system root and the authorized request.
+pub struct Ctx<'a> {
+    pub root: &'a Root,
+    pub req: &'a Request,
+}
+
+type Handler = fn(&Ctx) -> ApiResult<Response>;
+
+const ACTIONS: &[(&str, Method, Handler)] = &[
+    ("overview", Method::Get, overview::handle),
+    ("interfaces", Method::Get, interfaces::handle),
+];
+
+/// Finds the action before authorization, so an unknown path or a wrong method is answered
+/// without running anything (and without revealing more than the method list).
+pub fn route(action: &str, method: Method) -> ApiResult<Handler> {
+    match ACTIONS.iter().find(|(name, _, _)| *name == action) {
+        None => Err(ApiError::not_found("unknown action")),
+        Some((_, m, h)) if *m == method => Ok(*h),
+        Some((_, m, _)) => Err(ApiError::new(
+            405,
+            "method_not_allowed",
+            format!("this action needs {}", if *m == Method::Get { "GET" } else { "POST" }),
+        )),
+    }
+}
+
+pub fn names() -> impl Iterator<Item = &'static str> {
+    ACTIONS.iter().map(|(n, _, _)| *n)
+}
+
+/// Seconds since the epoch, with milliseconds.
+pub fn now_epoch() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
+/// Rounds for display without pretending to more precision than measured.
+pub fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}

@@ -1,0 +1,204 @@
+//! `GET overview`: everything the Overview tab shows, in one answer. Files are read in-process;
+//! the only child process is one `ip -batch` (the auth `ubus` call is the other). The CGI never
+//! pings and never asks the Internet: pings come from the collector's live ring, public IPs from
+//! omr-tracker's values in UCI.
+
+use super::{Ctx, now_epoch, round1};
+use crate::error::ApiResult;
+use crate::http::Response;
+use crate::system::ip::{self, Link, Query, Snapshot};
+use crate::system::uci::{self, Config};
+use crate::system::{Root, clock, mptcp_diag, procfs, sysfs};
+use crate::wans;
+use serde_json::{Value, json};
+
+pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
+    ctx.req.query.only(&[])?;
+    Ok(Response::ok(build(ctx.root)?))
+}
+
+pub fn build(root: &Root) -> ApiResult<Value> {
+    let now = now_epoch();
+    let network = uci::load(root, "network")?;
+    let omr = uci::load(root, "openmptcprouter")?;
+    let jm = uci::load(root, "jammonitor")?;
+    let snap = ip::snapshot(root, &[Query::Links, Query::Routes, Query::Mptcp])?;
+    let links = snap.links.as_deref().unwrap_or_default();
+    Ok(json!({
+        "generated_at": now,
+        "system": system(root, now),
+        "tunnel": tunnel(&network, links, &snap),
+        "vps": vps(root, &omr),
+        "wans": wans_summary(&network, &omr, &jm, &snap, now),
+        "mptcp": mptcp(&snap),
+        "counters": counters(root, now),
+        "pings": live_pings(root),
+    }))
+}
+
+/// CPU % needs two samples. The previous one is kept in /var/run (RAM); without it (first call
+/// after boot) the share since boot is reported and labelled as such.
+fn cpu(root: &Root) -> (Option<f64>, &'static str) {
+    let Some(now) = procfs::cpu(root) else { return (None, "unavailable") };
+    let state = root.path("/var/run/jammonitor/cpu.stat");
+    let prev = std::fs::read_to_string(&state).ok().and_then(|s| {
+        let mut it = s.split_whitespace().map(|x| x.parse::<u64>().ok());
+        Some(procfs::CpuTimes { busy: it.next()??, total: it.next()?? })
+    });
+    if let Some(dir) = state.parent() {
+        let _ = std::fs::create_dir_all(dir);
+        let tmp = state.with_extension(format!("tmp{}", std::process::id()));
+        if std::fs::write(&tmp, format!("{} {}\n", now.busy, now.total)).is_ok() {
+            let _ = std::fs::rename(&tmp, &state);
+        }
+    }
+    match prev.and_then(|p| procfs::cpu_pct(p, now)) {
+        Some(pct) => (Some(round1(pct)), "delta"),
+        None => (procfs::cpu_pct(procfs::CpuTimes { busy: 0, total: 0 }, now).map(round1), "since_boot"),
+    }
+}
+
+fn system(root: &Root, now: f64) -> Value {
+    let (cpu_pct, cpu_basis) = cpu(root);
+    let mem = procfs::meminfo(root).map(|m| {
+        let used = m.total_kb - m.available_kb;
+        json!({"total_kb": m.total_kb, "available_kb": m.available_kb, "used_kb": used,
+               "used_pct": round1(used as f64 * 100.0 / m.total_kb.max(1) as f64)})
+    });
+    let thermal: Vec<Value> = sysfs::thermal(root)
+        .into_iter()
+        .map(|t| json!({"zone": t.zone, "type": t.kind, "temp_c": round1(t.temp_c)}))
+        .collect();
+    let (ct_count, ct_max) = procfs::conntrack(root);
+    let uptime = procfs::uptime(root);
+    json!({
+        "cpu_pct": cpu_pct,
+        "cpu_basis": cpu_basis,
+        "load": procfs::loadavg(root),
+        "mem": mem,
+        "thermal": thermal,
+        "conntrack": {"count": ct_count, "max": ct_max},
+        "uptime_s": uptime,
+        "boot_time": uptime.map(|u| (now - u).round() as i64),
+        "local_time": clock::local_time(&clock::tz_rule(root), now as i64),
+    })
+}
+
+fn find_link<'a>(links: &'a [Link], dev: Option<&str>) -> Option<&'a Link> {
+    let dev = dev?;
+    links.iter().find(|l| l.ifname == dev)
+}
+
+fn tunnel(network: &Config, links: &[Link], snap: &Snapshot) -> Value {
+    let device = network.get("omrvpn", "device").unwrap_or("tun0");
+    let link = find_link(links, Some(device));
+    let addr = link.and_then(Link::ipv4);
+    // Point-to-point tunnels carry the peer on the address; others route via it.
+    let peer = addr.and_then(|a| a.address.clone()).or_else(|| {
+        snap.routes.as_ref()?.iter().find(|r| r.dev.as_deref() == Some(device) && r.gateway.is_some())?.gateway.clone()
+    });
+    json!({
+        "interface": "omrvpn",
+        "device": device,
+        "exists": link.is_some(),
+        "up": link.is_some_and(Link::is_up),
+        "address": addr.map(|a| a.local.clone()),
+        "peer": peer,
+        // netifd knows when omrvpn came up, but asking costs a ubus process per poll; the
+        // collector records tunnel transitions instead.
+        "uptime_s": Value::Null,
+    })
+}
+
+/// The VPS in use: the server section marked `current`, else the master, else the first enabled;
+/// older setups only have glorytun's or shadowsocks' host.
+fn vps(root: &Root, omr: &Config) -> Value {
+    let servers: Vec<_> = omr.of_type("server").filter(|s| s.get("disabled") != Some("1")).collect();
+    let pick = servers
+        .iter()
+        .find(|s| s.get("current") == Some("1"))
+        .or_else(|| servers.iter().find(|s| s.get("master") == Some("1")))
+        .or_else(|| servers.first());
+    if let Some(s) = pick {
+        if let Some(ip) = s.list("ip").first() {
+            return json!({"address": ip, "source": format!("openmptcprouter.{}.ip", s.name)});
+        }
+    }
+    for (config, section, option) in
+        [("glorytun", "vpn", "host"), ("shadowsocks-rust", "sss0", "server"), ("shadowsocks-libev", "sss0", "server")]
+    {
+        if let Some(v) = uci::load(root, config).ok().and_then(|c| c.get(section, option).map(String::from)) {
+            return json!({"address": v, "source": format!("{config}.{section}.{option}")});
+        }
+    }
+    json!({"address": Value::Null, "source": Value::Null})
+}
+
+fn num(s: Option<&str>) -> Option<i64> {
+    s?.trim().parse().ok()
+}
+
+fn wans_summary(network: &Config, omr: &Config, jm: &Config, snap: &Snapshot, now: f64) -> Vec<Value> {
+    let links = snap.links.as_deref().unwrap_or_default();
+    let routes = snap.routes.as_deref().unwrap_or_default();
+    wans::selected(network, jm)
+        .into_iter()
+        .map(|w| {
+            let link = find_link(links, w.device.as_deref());
+            let addr = link.and_then(Link::ipv4);
+            let gateway = routes
+                .iter()
+                .find(|r| r.dst == "default" && r.dev.is_some() && r.dev == w.device && r.gateway.is_some())
+                .and_then(|r| r.gateway.clone())
+                .or_else(|| network.get(&w.name, "gateway").map(String::from));
+            let t = omr.section(&w.name);
+            let tget = |k: &str| t.and_then(|s| s.get(k)).filter(|v| !v.is_empty());
+            json!({
+                "name": w.name,
+                "label": w.label,
+                "device": w.device,
+                "role": w.role,
+                "disabled": w.disabled,
+                "up": link.is_some_and(Link::is_up),
+                "ipv4": addr.map(|a| a.local.clone()),
+                "prefix": addr.map(|a| a.prefixlen),
+                "gateway": gateway,
+                "public_ip": tget("publicip"),
+                "asn": tget("asn"),
+                "latency_ms": num(tget("latency")),
+                "mptcp_status": tget("mptcp_status"),
+                "tracker_state": tget("state"),
+                "tracker_age_s": num(tget("lc")).map(|lc| (now as i64 - lc).max(0)),
+            })
+        })
+        .collect()
+}
+
+fn mptcp(snap: &Snapshot) -> Value {
+    let counts = mptcp_diag::counts();
+    json!({
+        "endpoints": snap.endpoints,
+        "limits": snap.limits,
+        "connections": counts.map(|c| c.connections),
+        "subflows_active": counts.map(|c| c.subflows),
+    })
+}
+
+fn counters(root: &Root, now: f64) -> Value {
+    let mut ifs = serde_json::Map::new();
+    for d in procfs::net_dev(root) {
+        if d.name != "lo" {
+            ifs.insert(d.name, json!({"rx_bytes": d.rx_bytes, "tx_bytes": d.tx_bytes}));
+        }
+    }
+    json!({"ts_ms": (now * 1000.0) as u64, "interfaces": ifs})
+}
+
+/// The collector's live ring (`/var/run/jammonitor/live.json`), passed through when present.
+fn live_pings(root: &Root) -> Value {
+    root.read("/var/run/jammonitor/live.json", 512 << 10)
+        .ok()
+        .and_then(|s| serde_json::from_str::<Value>(&s).ok())
+        .and_then(|v| v.get("pings").cloned())
+        .unwrap_or(Value::Null)
+}

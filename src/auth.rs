@@ -1,0 +1,125 @@
+//! Authorization against the LuCI session (DESIGN §4), failing closed: the Bearer sid must be
+//! 32 lowercase hex, rpcd must say `{"access":true}` for our ACL group at the level the method
+//! needs, and a POST from another origin is refused. Nothing of the action runs before this passes.
+
+use crate::error::{ApiError, ApiResult};
+use crate::http::{Method, Request};
+use crate::system::Root;
+use crate::system::runner::{Cmd, run};
+use std::time::Duration;
+
+pub const ACL_GROUP: &str = "luci-app-jammonitor";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Read,
+    Write,
+}
+
+impl Level {
+    pub fn for_method(m: Method) -> Level {
+        match m {
+            Method::Get => Level::Read,
+            Method::Post => Level::Write,
+        }
+    }
+    fn function(self) -> &'static str {
+        match self {
+            Level::Read => "read",
+            Level::Write => "write",
+        }
+    }
+}
+
+/// The sid from `Authorization: Bearer <sid>`, if well-formed.
+pub fn bearer_sid(header: Option<&str>) -> Option<&str> {
+    let sid = header?.strip_prefix("Bearer ")?;
+    let ok = sid.len() == 32 && sid.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    ok.then_some(sid)
+}
+
+/// Compares the Origin's host[:port] with the Host header. No Origin (same-origin GET, curl) is
+/// fine: the Bearer header is not ambient, so a cross-site page cannot send it anyway.
+pub fn origin_matches(origin: Option<&str>, host: Option<&str>) -> bool {
+    let Some(origin) = origin else { return true };
+    let Some(rest) = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://")) else {
+        return false;
+    };
+    host.is_some_and(|h| rest.eq_ignore_ascii_case(h))
+}
+
+fn denied() -> ApiError {
+    ApiError::new(
+        403,
+        "auth_denied",
+        "This LuCI session has no JamMonitor permission or has expired. Log out of LuCI and log in \
+         again: sessions opened before JamMonitor was installed lack its access group.",
+    )
+}
+
+pub fn authorize(root: &Root, req: &Request) -> ApiResult<Level> {
+    let level = Level::for_method(req.method);
+    let sid = bearer_sid(req.authorization.as_deref()).ok_or_else(|| {
+        ApiError::new(403, "auth_missing", "missing or malformed Authorization: Bearer <LuCI session id>")
+    })?;
+    if level == Level::Write && !origin_matches(req.origin.as_deref(), req.host.as_deref()) {
+        return Err(ApiError::new(403, "bad_origin", "cross-origin write refused"));
+    }
+    let msg = serde_json::json!({
+        "ubus_rpc_session": sid,
+        "scope": "access-group",
+        "object": ACL_GROUP,
+        "function": level.function(),
+    })
+    .to_string();
+    let cmd = Cmd::new("/bin/ubus", &["call", "session", "access"])
+        .arg(msg)
+        .deadline(Duration::from_secs(1))
+        .stdout_cap(4096);
+    let out = run(root, &cmd).map_err(|_| denied())?;
+    if !out.success() {
+        return Err(denied());
+    }
+    match serde_json::from_slice::<serde_json::Value>(&out.stdout) {
+        Ok(v) if v.get("access") == Some(&serde_json::Value::Bool(true)) => Ok(level),
+        // A read-only session asking to write gets told so, not "log in again".
+        Ok(_) if level == Level::Write => Err(ApiError::new(
+            403,
+            "auth_readonly",
+            "this session may view JamMonitor but not change settings",
+        )),
+        _ => Err(denied()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sid_format() {
+        let good = "0123456789abcdef0123456789abcdef";
+        assert_eq!(bearer_sid(Some(&format!("Bearer {good}"))), Some(good));
+        for bad in [
+            "Bearer 0123456789ABCDEF0123456789abcdef",
+            "Bearer 0123456789abcdef0123456789abcde",
+            "Basic 0123456789abcdef0123456789abcdef",
+            "Bearer 0123456789abcdef0123456789abcdef0",
+            "Bearer  0123456789abcdef0123456789abcdef",
+            "",
+        ] {
+            assert_eq!(bearer_sid(Some(bad)), None, "{bad}");
+        }
+        assert_eq!(bearer_sid(None), None);
+    }
+
+    #[test]
+    fn origins() {
+        assert!(origin_matches(None, Some("r")));
+        assert!(origin_matches(Some("http://192.168.100.1"), Some("192.168.100.1")));
+        assert!(origin_matches(Some("https://router.lan:8443"), Some("router.lan:8443")));
+        assert!(!origin_matches(Some("https://evil.example"), Some("192.168.100.1")));
+        assert!(!origin_matches(Some("null"), Some("192.168.100.1")));
+        assert!(!origin_matches(Some("http://192.168.100.1"), None));
+    }
+}

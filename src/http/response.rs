@@ -1,0 +1,80 @@
+//! The answer: a CGI header block (with `Status:`), then the body. JSON by default.
+
+use crate::error::ApiError;
+use serde_json::{Value, json};
+use std::io::Write;
+
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub content_type: &'static str,
+    /// Extra headers (name, value); values are ours, never raw input.
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn ok(data: Value) -> Response {
+        Self::json(200, &json!({"ok": true, "data": data}))
+    }
+
+    pub fn error(e: &ApiError) -> Response {
+        Self::json(
+            e.status,
+            &json!({"ok": false, "error": {"code": e.code, "message": e.message, "field": e.field}}),
+        )
+    }
+
+    pub fn json(status: u16, v: &Value) -> Response {
+        Response {
+            status,
+            content_type: "application/json",
+            headers: Vec::new(),
+            body: serde_json::to_vec(v).unwrap_or_else(|_| b"{\"ok\":false}".to_vec()),
+        }
+    }
+
+    /// A file the browser saves (fetched with the Bearer header, saved from a Blob).
+    pub fn download(content_type: &'static str, filename: &str, body: Vec<u8>) -> Response {
+        let safe: String =
+            filename.chars().filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c)).collect();
+        Response {
+            status: 200,
+            content_type,
+            headers: vec![("Content-Disposition", format!("attachment; filename=\"{safe}\""))],
+            body,
+        }
+    }
+
+    pub fn write_to(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut head = format!(
+            "Status: {} {}\r\nContent-Type: {}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n",
+            self.status,
+            reason(self.status),
+            self.content_type
+        );
+        for (k, v) in &self.headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str(&format!("Content-Length: {}\r\n\r\n", self.body.len()));
+        out.write_all(head.as_bytes())?;
+        out.write_all(&self.body)?;
+        out.flush()
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        202 => "Accepted",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        409 => "Conflict",
+        413 => "Payload Too Large",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Unknown",
+    }
+}

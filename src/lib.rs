@@ -1,0 +1,10 @@
+//! JamMonitor: the library every binary shares (the CGI and the collector).
+//! Data flows one way: request → auth → action → system readers/writers → JSON.
+
+pub mod actions;
+pub mod auth;
+pub mod error;
+pub mod http;
+pub mod store;
+pub mod system;
+pub mod wans;

@@ -1,0 +1,1 @@
+//! SQLite history shared by the collector and the CGI (schema, migrations, queries).

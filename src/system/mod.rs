@@ -1,0 +1,65 @@
+//! Readers and writers of the router. Every file and program path goes through [`Root`], every
+//! command through [`runner`], so tests point the whole product at a fixture tree or a namespace.
+
+pub mod clock;
+pub mod ip;
+pub mod mptcp_diag;
+pub mod procfs;
+pub mod runner;
+pub mod sysfs;
+pub mod uci;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// The system root: `/` on the router; a fixture or live tree in tests and `make run`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Root {
+    base: PathBuf,
+}
+
+/// The one environment knob (uhttpd clears the environment, so production always gets `/`).
+pub const ROOT_ENV: &str = "JAMMONITOR_ROOT";
+
+impl Root {
+    pub fn new(base: impl Into<PathBuf>) -> Root {
+        Root { base: base.into() }
+    }
+
+    pub fn from_env() -> Root {
+        match std::env::var_os(ROOT_ENV) {
+            Some(p) if !p.is_empty() => Root::new(PathBuf::from(p)),
+            _ => Root::new("/"),
+        }
+    }
+
+    pub fn is_system(&self) -> bool {
+        self.base == Path::new("/")
+    }
+
+    pub fn base(&self) -> &Path {
+        &self.base
+    }
+
+    /// `abs` is an absolute router path such as `/proc/stat`.
+    pub fn path(&self, abs: &str) -> PathBuf {
+        self.base.join(abs.trim_start_matches('/'))
+    }
+
+    /// Reads a small text file, capped so a hostile or huge file cannot exhaust memory.
+    pub fn read(&self, abs: &str, cap: usize) -> std::io::Result<String> {
+        let f = std::fs::File::open(self.path(abs))?;
+        let mut s = String::new();
+        f.take(cap as u64).read_to_string(&mut s)?;
+        Ok(s)
+    }
+
+    /// First line, trimmed; `None` when missing or unreadable (sysfs files vanish with devices).
+    pub fn read_line(&self, abs: &str) -> Option<String> {
+        self.read(abs, 4096).ok().map(|s| s.lines().next().unwrap_or("").trim().to_string())
+    }
+
+    pub fn read_u64(&self, abs: &str) -> Option<u64> {
+        self.read_line(abs)?.parse().ok()
+    }
+}

@@ -1,0 +1,202 @@
+//! The one way the product runs a program: an argument vector (never a shell), an absolute path
+//! resolved under the root, a cleared environment, a deadline, capped output, and its own process
+//! group so that the whole tree dies at the deadline. uhttpd's script timeout SIGKILLs only the CGI,
+//! so a hung child would otherwise outlive us (DESIGN §3).
+
+use super::Root;
+use crate::error::ApiError;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use std::io::{Read, Write};
+use std::os::fd::AsFd;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct Cmd {
+    /// Absolute router path, e.g. `/sbin/ip`.
+    pub program: &'static str,
+    pub args: Vec<String>,
+    pub stdin: Option<Vec<u8>>,
+    pub deadline: Duration,
+    pub stdout_cap: usize,
+    pub stderr_cap: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    /// Exit code, or `None` when killed by a signal.
+    pub code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunError {
+    Spawn(String),
+    Timeout,
+    OutputTooLarge,
+    Io(String),
+}
+
+impl Cmd {
+    pub fn new(program: &'static str, args: &[&str]) -> Cmd {
+        Cmd {
+            program,
+            args: args.iter().map(|s| s.to_string()).collect(),
+            stdin: None,
+            deadline: Duration::from_secs(2),
+            stdout_cap: 1 << 20,
+            stderr_cap: 16 << 10,
+        }
+    }
+    pub fn arg(mut self, a: impl Into<String>) -> Cmd {
+        self.args.push(a.into());
+        self
+    }
+    pub fn stdin(mut self, data: impl Into<Vec<u8>>) -> Cmd {
+        self.stdin = Some(data.into());
+        self
+    }
+    pub fn deadline(mut self, d: Duration) -> Cmd {
+        self.deadline = d;
+        self
+    }
+    pub fn stdout_cap(mut self, n: usize) -> Cmd {
+        self.stdout_cap = n;
+        self
+    }
+    /// `program arg…` for messages and logs.
+    pub fn display(&self) -> String {
+        std::iter::once(self.program).chain(self.args.iter().map(String::as_str)).collect::<Vec<_>>().join(" ")
+    }
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Spawn(e) => write!(f, "cannot start: {e}"),
+            RunError::Timeout => write!(f, "killed at its deadline"),
+            RunError::OutputTooLarge => write!(f, "output too large"),
+            RunError::Io(e) => write!(f, "i/o error: {e}"),
+        }
+    }
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+}
+
+/// Runs `cmd` and returns its output whatever its exit code.
+pub fn run(root: &Root, cmd: &Cmd) -> Result<Output, RunError> {
+    let mut command = std::process::Command::new(root.path(cmd.program));
+    command
+        .args(&cmd.args)
+        .env_clear()
+        .env("PATH", "/sbin:/usr/sbin:/bin:/usr/bin")
+        .env("LC_ALL", "C")
+        .process_group(0)
+        .stdin(if cmd.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if !root.is_system() {
+        // Doubles under a test root find their state through it.
+        command.env(super::ROOT_ENV, root.base());
+    }
+    let mut child = command.spawn().map_err(|e| RunError::Spawn(e.to_string()))?;
+    let pgid = Pid::from_raw(child.id() as i32);
+    let result = collect(&mut child, cmd);
+    if result.is_err() {
+        let _ = killpg(pgid, Signal::SIGKILL);
+    }
+    let status = child.wait().map_err(|e| RunError::Io(e.to_string()));
+    // Stragglers that kept running after the leader exited die with the group too.
+    let _ = killpg(pgid, Signal::SIGKILL);
+    let (stdout, stderr) = result?;
+    let status = status?;
+    Ok(Output { code: status.code(), stdout, stderr })
+}
+
+/// Runs `cmd` and requires exit status 0; errors carry the command and its stderr.
+pub fn run_ok(root: &Root, cmd: &Cmd) -> Result<Output, ApiError> {
+    match run(root, cmd) {
+        Ok(out) if out.success() => Ok(out),
+        Ok(out) => Err(ApiError::internal(format!(
+            "{} failed (exit {}): {}",
+            cmd.display(),
+            out.code.map(|c| c.to_string()).unwrap_or_else(|| "signal".into()),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))),
+        Err(e) => Err(ApiError::internal(format!("{}: {e}", cmd.display()))),
+    }
+}
+
+fn collect(child: &mut Child, cmd: &Cmd) -> Result<(Vec<u8>, Vec<u8>), RunError> {
+    let start = Instant::now();
+    if let (Some(data), Some(mut stdin)) = (&cmd.stdin, child.stdin.take()) {
+        // Inputs are small (uci batch scripts): they fit the pipe buffer, so this cannot block long.
+        stdin.write_all(data).map_err(|e| RunError::Io(e.to_string()))?;
+    }
+    let mut out = child.stdout.take().ok_or_else(|| RunError::Io("no stdout pipe".into()))?;
+    let mut err = child.stderr.take().ok_or_else(|| RunError::Io("no stderr pipe".into()))?;
+    let (mut out_buf, mut err_buf) = (Vec::new(), Vec::new());
+    let (mut out_open, mut err_open) = (true, true);
+    let mut chunk = [0u8; 8192];
+    while out_open || err_open {
+        let left = cmd.deadline.checked_sub(start.elapsed()).ok_or(RunError::Timeout)?;
+        let ms = left.as_millis().min(i32::MAX as u128) as i32;
+        let (out_ready, err_ready) = {
+            let mut fds = Vec::with_capacity(2);
+            if out_open {
+                fds.push(PollFd::new(out.as_fd(), PollFlags::POLLIN));
+            }
+            if err_open {
+                fds.push(PollFd::new(err.as_fd(), PollFlags::POLLIN));
+            }
+            let n = poll(&mut fds, PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX))
+                .map_err(|e| RunError::Io(e.to_string()))?;
+            if n == 0 {
+                return Err(RunError::Timeout);
+            }
+            let ready = |f: &PollFd| f.revents().is_some_and(|r| !r.is_empty());
+            let mut it = fds.iter();
+            let o = if out_open { it.next().is_some_and(ready) } else { false };
+            let e = if err_open { it.next().is_some_and(ready) } else { false };
+            (o, e)
+        };
+        if out_ready {
+            out_open = pump(&mut out, &mut out_buf, &mut chunk, cmd.stdout_cap)?;
+        }
+        if err_ready {
+            // stderr overflow is not fatal: keep the head, drop the rest.
+            let mut sink = Vec::new();
+            let target = if err_buf.len() < cmd.stderr_cap { &mut err_buf } else { &mut sink };
+            err_open = pump(&mut err, target, &mut chunk, usize::MAX)?;
+            err_buf.truncate(cmd.stderr_cap);
+        }
+    }
+    Ok((out_buf, err_buf))
+}
+
+/// One read; `Ok(false)` at EOF.
+fn pump(r: &mut dyn Read, buf: &mut Vec<u8>, chunk: &mut [u8], cap: usize) -> Result<bool, RunError> {
+    match r.read(chunk) {
+        Ok(0) => Ok(false),
+        Ok(n) => {
+            if buf.len() + n > cap {
+                return Err(RunError::OutputTooLarge);
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Ok(true),
+        Err(e) => Err(RunError::Io(e.to_string())),
+    }
+}
