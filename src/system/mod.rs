@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod ip;
+pub mod lock;
 pub mod mptcp_diag;
 pub mod procfs;
 pub mod runner;
