@@ -34,7 +34,10 @@ impl Level {
 /// The sid from `Authorization: Bearer <sid>`, if well-formed.
 pub fn bearer_sid(header: Option<&str>) -> Option<&str> {
     let sid = header?.strip_prefix("Bearer ")?;
-    let ok = sid.len() == 32 && sid.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let ok = sid.len() == 32
+        && sid
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     ok.then_some(sid)
 }
 
@@ -42,7 +45,10 @@ pub fn bearer_sid(header: Option<&str>) -> Option<&str> {
 /// fine: the Bearer header is not ambient, so a cross-site page cannot send it anyway.
 pub fn origin_matches(origin: Option<&str>, host: Option<&str>) -> bool {
     let Some(origin) = origin else { return true };
-    let Some(rest) = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://")) else {
+    let Some(rest) = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+    else {
         return false;
     };
     host.is_some_and(|h| rest.eq_ignore_ascii_case(h))
@@ -60,10 +66,18 @@ fn denied() -> ApiError {
 pub fn authorize(root: &Root, req: &Request) -> ApiResult<Level> {
     let level = Level::for_method(req.method);
     let sid = bearer_sid(req.authorization.as_deref()).ok_or_else(|| {
-        ApiError::new(403, "auth_missing", "missing or malformed Authorization: Bearer <LuCI session id>")
+        ApiError::new(
+            403,
+            "auth_missing",
+            "missing or malformed Authorization: Bearer <LuCI session id>",
+        )
     })?;
     if level == Level::Write && !origin_matches(req.origin.as_deref(), req.host.as_deref()) {
-        return Err(ApiError::new(403, "bad_origin", "cross-origin write refused"));
+        return Err(ApiError::new(
+            403,
+            "bad_origin",
+            "cross-origin write refused",
+        ));
     }
     let msg = serde_json::json!({
         "ubus_rpc_session": sid,
@@ -116,9 +130,18 @@ mod tests {
     #[test]
     fn origins() {
         assert!(origin_matches(None, Some("r")));
-        assert!(origin_matches(Some("http://192.168.100.1"), Some("192.168.100.1")));
-        assert!(origin_matches(Some("https://router.lan:8443"), Some("router.lan:8443")));
-        assert!(!origin_matches(Some("https://evil.example"), Some("192.168.100.1")));
+        assert!(origin_matches(
+            Some("http://192.168.100.1"),
+            Some("192.168.100.1")
+        ));
+        assert!(origin_matches(
+            Some("https://router.lan:8443"),
+            Some("router.lan:8443")
+        ));
+        assert!(!origin_matches(
+            Some("https://evil.example"),
+            Some("192.168.100.1")
+        ));
         assert!(!origin_matches(Some("null"), Some("192.168.100.1")));
         assert!(!origin_matches(Some("http://192.168.100.1"), None));
     }

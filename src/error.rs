@@ -15,11 +15,21 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), field: None }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
     }
     /// 400 for one named input field.
     pub fn field(field: &str, message: impl Into<String>) -> Self {
-        ApiError { status: 400, code: "invalid_field", message: message.into(), field: Some(field.to_string()) }
+        ApiError {
+            status: 400,
+            code: "invalid_field",
+            message: message.into(),
+            field: Some(field.to_string()),
+        }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(400, "bad_request", message)

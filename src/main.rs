@@ -22,7 +22,10 @@ fn answer() -> Response {
     if let Err(e) = auth::authorize(&root, &req) {
         return Response::error(&e);
     }
-    let ctx = Ctx { root: &root, req: &req };
+    let ctx = Ctx {
+        root: &root,
+        req: &req,
+    };
     handler(&ctx).unwrap_or_else(|e| Response::error(&e))
 }
 

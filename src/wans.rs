@@ -6,15 +6,31 @@ use crate::system::uci::{Config, Section};
 /// Interfaces a dashboard must never list as WAN nor touch: LAN, loopback, the VPN and tunnels.
 pub fn is_system_interface(name: &str) -> bool {
     name == "loopback"
-        || ["lan", "guest", "omr", "br-", "tailscale", "tun", "vpn", "wg", "ovpn"].iter().any(|p| name.starts_with(p))
+        || [
+            "lan",
+            "guest",
+            "omr",
+            "br-",
+            "tailscale",
+            "tun",
+            "vpn",
+            "wg",
+            "ovpn",
+        ]
+        .iter()
+        .any(|p| name.starts_with(p))
 }
 
 fn looks_like_wan(name: &str) -> bool {
-    ["wan", "wwan", "4g", "lte", "mobile", "5g"].iter().any(|p| name.starts_with(p))
+    ["wan", "wwan", "4g", "lte", "mobile", "5g"]
+        .iter()
+        .any(|p| name.starts_with(p))
 }
 
 pub fn valid_iface_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 32 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    !name.is_empty()
+        && name.len() <= 32
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -63,9 +79,15 @@ impl Wan {
         Wan {
             name: s.name.clone(),
             label: s.get("label").filter(|l| !l.is_empty()).map(String::from),
-            device: s.get("device").or_else(|| s.get("ifname")).map(String::from),
+            device: s
+                .get("device")
+                .or_else(|| s.get("ifname"))
+                .map(String::from),
             proto: s.get("proto").map(String::from),
-            role: s.get("multipath").and_then(Role::parse).unwrap_or(Role::Off),
+            role: s
+                .get("multipath")
+                .and_then(Role::parse)
+                .unwrap_or(Role::Off),
             disabled: s.get("disabled") == Some("1"),
         }
     }
@@ -73,7 +95,9 @@ impl Wan {
 
 /// The managed list from `/etc/config/jammonitor` (`config jammonitor 'main'` / `list wan`).
 pub fn managed_list(jm: &Config) -> Vec<String> {
-    jm.section("main").map(|s| s.list("wan").into_iter().map(String::from).collect()).unwrap_or_default()
+    jm.section("main")
+        .map(|s| s.list("wan").into_iter().map(String::from).collect())
+        .unwrap_or_default()
 }
 
 /// Interfaces that may be managed: not system ones, and listed, WAN-named or already multipath.
@@ -84,7 +108,10 @@ pub fn eligible(network: &Config, managed: &[String]) -> Vec<Wan> {
         .filter(|s| {
             managed.contains(&s.name)
                 || looks_like_wan(&s.name)
-                || matches!(s.get("multipath").and_then(Role::parse), Some(Role::Master | Role::On | Role::Backup))
+                || matches!(
+                    s.get("multipath").and_then(Role::parse),
+                    Some(Role::Master | Role::On | Role::Backup)
+                )
         })
         .map(Wan::from_section)
         .collect()
@@ -94,7 +121,13 @@ pub fn eligible(network: &Config, managed: &[String]) -> Vec<Wan> {
 pub fn selected(network: &Config, jm: &Config) -> Vec<Wan> {
     let managed = managed_list(jm);
     let all = eligible(network, &managed);
-    if managed.is_empty() { all } else { all.into_iter().filter(|w| managed.contains(&w.name)).collect() }
+    if managed.is_empty() {
+        all
+    } else {
+        all.into_iter()
+            .filter(|w| managed.contains(&w.name))
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -116,7 +149,10 @@ mod tests {
         .unwrap();
         let names = |v: Vec<Wan>| v.into_iter().map(|w| w.name).collect::<Vec<_>>();
         assert_eq!(names(eligible(&net, &[])), ["wan1", "wan5test", "starlink"]);
-        assert_eq!(names(eligible(&net, &["iot".into()])), ["wan1", "wan5test", "starlink", "iot"]);
+        assert_eq!(
+            names(eligible(&net, &["iot".into()])),
+            ["wan1", "wan5test", "starlink", "iot"]
+        );
         let jm = parse("config jammonitor 'main'\n\tlist wan 'wan1'\n\tlist wan 'lan'\n").unwrap();
         let sel = selected(&net, &jm);
         assert_eq!(names(sel.clone()), ["wan1"]);

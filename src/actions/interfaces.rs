@@ -20,7 +20,15 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
 fn is_fallback_device(name: &str) -> bool {
     matches!(
         name,
-        "lo" | "gre0" | "gretap0" | "erspan0" | "ip_vti0" | "ip6_vti0" | "sit0" | "ip6tnl0" | "ip6gre0" | "teql0"
+        "lo" | "gre0"
+            | "gretap0"
+            | "erspan0"
+            | "ip_vti0"
+            | "ip6_vti0"
+            | "sit0"
+            | "ip6tnl0"
+            | "ip6gre0"
+            | "teql0"
     ) || name.starts_with("ifb")
 }
 
@@ -29,7 +37,8 @@ fn uci_owners(network: &Config) -> HashMap<String, (String, Option<String>)> {
     let mut map = HashMap::new();
     for s in network.of_type("interface") {
         if let Some(dev) = s.get("device").or_else(|| s.get("ifname")) {
-            map.entry(dev.to_string()).or_insert((s.name.clone(), s.get("label").map(String::from)));
+            map.entry(dev.to_string())
+                .or_insert((s.name.clone(), s.get("label").map(String::from)));
         }
     }
     map
@@ -44,17 +53,27 @@ fn group(root: &Root, link: &Link, owner: Option<&str>, wan_names: &[String]) ->
         if o.starts_with("lan") || o.starts_with("guest") {
             return "lan";
         }
-        if o.starts_with("omr") || o.starts_with("vpn") || o.starts_with("wg") || o.starts_with("ovpn") {
+        if o.starts_with("omr")
+            || o.starts_with("vpn")
+            || o.starts_with("wg")
+            || o.starts_with("ovpn")
+        {
             return "vpn";
         }
     }
     let kind = link.kind().unwrap_or("");
-    if root.path(&format!("/sys/class/net/{name}/wireless")).exists()
-        || root.path(&format!("/sys/class/net/{name}/phy80211")).exists()
+    if root
+        .path(&format!("/sys/class/net/{name}/wireless"))
+        .exists()
+        || root
+            .path(&format!("/sys/class/net/{name}/phy80211"))
+            .exists()
     {
         "wifi"
-    } else if matches!(kind, "tun" | "wireguard" | "gre" | "ipip" | "sit" | "vti" | "gretap")
-        || link.link_type.as_deref() == Some("none")
+    } else if matches!(
+        kind,
+        "tun" | "wireguard" | "gre" | "ipip" | "sit" | "vti" | "gretap"
+    ) || link.link_type.as_deref() == Some("none")
         || name.starts_with("tun")
         || name.starts_with("wg")
     {
@@ -71,10 +90,16 @@ fn group(root: &Root, link: &Link, owner: Option<&str>, wan_names: &[String]) ->
 pub fn build(root: &Root) -> ApiResult<Value> {
     let network = uci::load(root, "network")?;
     let jm = uci::load(root, "jammonitor")?;
-    let wan_names: Vec<String> = wans::selected(&network, &jm).into_iter().map(|w| w.name).collect();
+    let wan_names: Vec<String> = wans::selected(&network, &jm)
+        .into_iter()
+        .map(|w| w.name)
+        .collect();
     let owners = uci_owners(&network);
     let snap = ip::snapshot(root, &[Query::Links, Query::Routes])?;
-    let stats: HashMap<String, procfs::NetDev> = procfs::net_dev(root).into_iter().map(|d| (d.name.clone(), d)).collect();
+    let stats: HashMap<String, procfs::NetDev> = procfs::net_dev(root)
+        .into_iter()
+        .map(|d| (d.name.clone(), d))
+        .collect();
 
     let interfaces: Vec<Value> = snap
         .links

@@ -30,7 +30,10 @@ pub fn route(action: &str, method: Method) -> ApiResult<Handler> {
         Some((_, m, _)) => Err(ApiError::new(
             405,
             "method_not_allowed",
-            format!("this action needs {}", if *m == Method::Get { "GET" } else { "POST" }),
+            format!(
+                "this action needs {}",
+                if *m == Method::Get { "GET" } else { "POST" }
+            ),
         )),
     }
 }
@@ -41,7 +44,10 @@ pub fn names() -> impl Iterator<Item = &'static str> {
 
 /// Seconds since the epoch, with milliseconds.
 pub fn now_epoch() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 /// Rounds for display without pretending to more precision than measured.

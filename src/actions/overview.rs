@@ -39,11 +39,16 @@ pub fn build(root: &Root) -> ApiResult<Value> {
 /// CPU % needs two samples. The previous one is kept in /var/run (RAM); without it (first call
 /// after boot) the share since boot is reported and labelled as such.
 fn cpu(root: &Root) -> (Option<f64>, &'static str) {
-    let Some(now) = procfs::cpu(root) else { return (None, "unavailable") };
+    let Some(now) = procfs::cpu(root) else {
+        return (None, "unavailable");
+    };
     let state = root.path("/var/run/jammonitor/cpu.stat");
     let prev = std::fs::read_to_string(&state).ok().and_then(|s| {
         let mut it = s.split_whitespace().map(|x| x.parse::<u64>().ok());
-        Some(procfs::CpuTimes { busy: it.next()??, total: it.next()?? })
+        Some(procfs::CpuTimes {
+            busy: it.next()??,
+            total: it.next()??,
+        })
     });
     if let Some(dir) = state.parent() {
         let _ = std::fs::create_dir_all(dir);
@@ -54,7 +59,10 @@ fn cpu(root: &Root) -> (Option<f64>, &'static str) {
     }
     match prev.and_then(|p| procfs::cpu_pct(p, now)) {
         Some(pct) => (Some(round1(pct)), "delta"),
-        None => (procfs::cpu_pct(procfs::CpuTimes { busy: 0, total: 0 }, now).map(round1), "since_boot"),
+        None => (
+            procfs::cpu_pct(procfs::CpuTimes { busy: 0, total: 0 }, now).map(round1),
+            "since_boot",
+        ),
     }
 }
 
@@ -95,7 +103,12 @@ fn tunnel(network: &Config, links: &[Link], snap: &Snapshot) -> Value {
     let addr = link.and_then(Link::ipv4);
     // Point-to-point tunnels carry the peer on the address; others route via it.
     let peer = addr.and_then(|a| a.address.clone()).or_else(|| {
-        snap.routes.as_ref()?.iter().find(|r| r.dev.as_deref() == Some(device) && r.gateway.is_some())?.gateway.clone()
+        snap.routes
+            .as_ref()?
+            .iter()
+            .find(|r| r.dev.as_deref() == Some(device) && r.gateway.is_some())?
+            .gateway
+            .clone()
     });
     json!({
         "interface": "omrvpn",
@@ -113,7 +126,10 @@ fn tunnel(network: &Config, links: &[Link], snap: &Snapshot) -> Value {
 /// The VPS in use: the server section marked `current`, else the master, else the first enabled;
 /// older setups only have glorytun's or shadowsocks' host.
 fn vps(root: &Root, omr: &Config) -> Value {
-    let servers: Vec<_> = omr.of_type("server").filter(|s| s.get("disabled") != Some("1")).collect();
+    let servers: Vec<_> = omr
+        .of_type("server")
+        .filter(|s| s.get("disabled") != Some("1"))
+        .collect();
     let pick = servers
         .iter()
         .find(|s| s.get("current") == Some("1"))
@@ -124,10 +140,15 @@ fn vps(root: &Root, omr: &Config) -> Value {
             return json!({"address": ip, "source": format!("openmptcprouter.{}.ip", s.name)});
         }
     }
-    for (config, section, option) in
-        [("glorytun", "vpn", "host"), ("shadowsocks-rust", "sss0", "server"), ("shadowsocks-libev", "sss0", "server")]
-    {
-        if let Some(v) = uci::load(root, config).ok().and_then(|c| c.get(section, option).map(String::from)) {
+    for (config, section, option) in [
+        ("glorytun", "vpn", "host"),
+        ("shadowsocks-rust", "sss0", "server"),
+        ("shadowsocks-libev", "sss0", "server"),
+    ] {
+        if let Some(v) = uci::load(root, config)
+            .ok()
+            .and_then(|c| c.get(section, option).map(String::from))
+        {
             return json!({"address": v, "source": format!("{config}.{section}.{option}")});
         }
     }
@@ -138,7 +159,13 @@ fn num(s: Option<&str>) -> Option<i64> {
     s?.trim().parse().ok()
 }
 
-fn wans_summary(network: &Config, omr: &Config, jm: &Config, snap: &Snapshot, now: f64) -> Vec<Value> {
+fn wans_summary(
+    network: &Config,
+    omr: &Config,
+    jm: &Config,
+    snap: &Snapshot,
+    now: f64,
+) -> Vec<Value> {
     let links = snap.links.as_deref().unwrap_or_default();
     let routes = snap.routes.as_deref().unwrap_or_default();
     wans::selected(network, jm)
@@ -148,7 +175,12 @@ fn wans_summary(network: &Config, omr: &Config, jm: &Config, snap: &Snapshot, no
             let addr = link.and_then(Link::ipv4);
             let gateway = routes
                 .iter()
-                .find(|r| r.dst == "default" && r.dev.is_some() && r.dev == w.device && r.gateway.is_some())
+                .find(|r| {
+                    r.dst == "default"
+                        && r.dev.is_some()
+                        && r.dev == w.device
+                        && r.gateway.is_some()
+                })
                 .and_then(|r| r.gateway.clone())
                 .or_else(|| network.get(&w.name, "gateway").map(String::from));
             let t = omr.section(&w.name);
@@ -188,7 +220,10 @@ fn counters(root: &Root, now: f64) -> Value {
     let mut ifs = serde_json::Map::new();
     for d in procfs::net_dev(root) {
         if d.name != "lo" {
-            ifs.insert(d.name, json!({"rx_bytes": d.rx_bytes, "tx_bytes": d.tx_bytes}));
+            ifs.insert(
+                d.name,
+                json!({"rx_bytes": d.rx_bytes, "tx_bytes": d.tx_bytes}),
+            );
         }
     }
     json!({"ts_ms": (now * 1000.0) as u64, "interfaces": ifs})

@@ -16,7 +16,9 @@ impl Fields {
         match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(map)) => Ok(Fields(map)),
             Ok(_) => Err(ApiError::bad_request("request body must be a JSON object")),
-            Err(e) => Err(ApiError::bad_request(format!("request body is not valid JSON: {e}"))),
+            Err(e) => Err(ApiError::bad_request(format!(
+                "request body is not valid JSON: {e}"
+            ))),
         }
     }
 
@@ -40,22 +42,31 @@ impl Fields {
     }
 
     fn required(&self, key: &str) -> ApiResult<&Value> {
-        self.0.get(key).ok_or_else(|| ApiError::field(key, "is required"))
+        self.0
+            .get(key)
+            .ok_or_else(|| ApiError::field(key, "is required"))
     }
 
     pub fn str(&self, key: &str) -> ApiResult<&str> {
-        self.required(key)?.as_str().ok_or_else(|| ApiError::field(key, "must be a string"))
+        self.required(key)?
+            .as_str()
+            .ok_or_else(|| ApiError::field(key, "must be a string"))
     }
 
     pub fn opt_str(&self, key: &str) -> ApiResult<Option<&str>> {
         match self.0.get(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => v.as_str().map(Some).ok_or_else(|| ApiError::field(key, "must be a string")),
+            Some(v) => v
+                .as_str()
+                .map(Some)
+                .ok_or_else(|| ApiError::field(key, "must be a string")),
         }
     }
 
     pub fn bool(&self, key: &str) -> ApiResult<bool> {
-        self.required(key)?.as_bool().ok_or_else(|| ApiError::field(key, "must be true or false"))
+        self.required(key)?
+            .as_bool()
+            .ok_or_else(|| ApiError::field(key, "must be true or false"))
     }
 
     /// A JSON integer (not a float, not a string) within `range`.
@@ -66,7 +77,10 @@ impl Fields {
                 if range.contains(&n) {
                     Ok(n)
                 } else {
-                    Err(ApiError::field(key, format!("must be from {} to {}", range.start(), range.end())))
+                    Err(ApiError::field(
+                        key,
+                        format!("must be from {} to {}", range.start(), range.end()),
+                    ))
                 }
             }
             _ => Err(ApiError::field(key, "must be an integer")),
@@ -81,7 +95,9 @@ impl Fields {
     }
 
     pub fn array(&self, key: &str) -> ApiResult<&Vec<Value>> {
-        self.required(key)?.as_array().ok_or_else(|| ApiError::field(key, "must be an array"))
+        self.required(key)?
+            .as_array()
+            .ok_or_else(|| ApiError::field(key, "must be an array"))
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &String> {
@@ -103,7 +119,10 @@ mod tests {
         assert_eq!(f.int("s", 1..=9).unwrap_err().field.as_deref(), Some("s"));
         assert!(f.bool("b").unwrap());
         assert_eq!(f.str("zz").unwrap_err().message, "is required");
-        assert_eq!(f.only(&["a", "n", "f", "s"]).unwrap_err().field.as_deref(), Some("b"));
+        assert_eq!(
+            f.only(&["a", "n", "f", "s"]).unwrap_err().field.as_deref(),
+            Some("b")
+        );
         assert_eq!(Fields::parse(b"[1]").unwrap_err().status, 400);
         assert_eq!(Fields::parse(b"{bad").unwrap_err().code, "bad_request");
         assert_eq!(Fields::parse(b"").unwrap_err().code, "bad_request");

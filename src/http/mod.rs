@@ -6,5 +6,5 @@ pub mod request;
 pub mod response;
 
 pub use input::Fields;
-pub use request::{Method, Query, Request, MAX_BODY};
+pub use request::{MAX_BODY, Method, Query, Request};
 pub use response::Response;

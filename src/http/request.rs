@@ -42,7 +42,11 @@ pub fn parse(get: &dyn Fn(&str) -> Option<String>, body: &mut dyn Read) -> ApiRe
                 format!("method {} is not allowed", printable(other)),
             ));
         }
-        None => return Err(ApiError::bad_request("REQUEST_METHOD is missing: not run as a CGI")),
+        None => {
+            return Err(ApiError::bad_request(
+                "REQUEST_METHOD is missing: not run as a CGI",
+            ));
+        }
     };
     let action = parse_action(get("PATH_INFO").as_deref())?;
     let query = Query::parse(get("QUERY_STRING").as_deref().unwrap_or(""))?;
@@ -67,24 +71,38 @@ pub fn parse(get: &dyn Fn(&str) -> Option<String>, body: &mut dyn Read) -> ApiRe
 /// traversal, extra segments, odd bytes) is a 404 that names nothing from the input.
 fn parse_action(path: Option<&str>) -> ApiResult<String> {
     let not_found = || ApiError::not_found("unknown API path; expected /api/<action>");
-    let name = path.and_then(|p| p.strip_prefix("/api/")).ok_or_else(not_found)?;
+    let name = path
+        .and_then(|p| p.strip_prefix("/api/"))
+        .ok_or_else(not_found)?;
     let valid = !name.is_empty()
         && name.len() <= 32
         && name.as_bytes()[0].is_ascii_lowercase()
         && !name.contains("..")
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.' || b == b'-');
-    if valid { Ok(name.to_string()) } else { Err(not_found()) }
+        && name.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.' || b == b'-'
+        });
+    if valid {
+        Ok(name.to_string())
+    } else {
+        Err(not_found())
+    }
 }
 
 fn read_body(content_length: Option<&str>, input: &mut dyn Read) -> ApiResult<Vec<u8>> {
-    let too_large = || ApiError::new(413, "payload_too_large", format!("request body exceeds {MAX_BODY} bytes"));
+    let too_large = || {
+        ApiError::new(
+            413,
+            "payload_too_large",
+            format!("request body exceeds {MAX_BODY} bytes"),
+        )
+    };
     let limit = match content_length.map(str::trim) {
         // Chunked uploads come without a length: read to EOF, still capped.
         None | Some("") => MAX_BODY + 1,
         Some(s) => {
-            let n: usize = s.parse().map_err(|_| ApiError::bad_request("CONTENT_LENGTH is not a number"))?;
+            let n: usize = s
+                .parse()
+                .map_err(|_| ApiError::bad_request("CONTENT_LENGTH is not a number"))?;
             if n > MAX_BODY {
                 return Err(too_large());
             }
@@ -110,9 +128,12 @@ impl Query {
         let mut map = BTreeMap::new();
         for pair in raw.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let k = percent_decode(k).ok_or_else(|| ApiError::bad_request("query key is not valid percent-encoded UTF-8"))?;
-            let v = percent_decode(v)
-                .ok_or_else(|| ApiError::field(&k, "query value is not valid percent-encoded UTF-8"))?;
+            let k = percent_decode(k).ok_or_else(|| {
+                ApiError::bad_request("query key is not valid percent-encoded UTF-8")
+            })?;
+            let v = percent_decode(v).ok_or_else(|| {
+                ApiError::field(&k, "query value is not valid percent-encoded UTF-8")
+            })?;
             if map.insert(k.clone(), v).is_some() {
                 return Err(ApiError::field(&k, "query parameter given twice"));
             }
@@ -133,28 +154,40 @@ impl Query {
     }
 
     /// An optional integer within `range`, else `default`.
-    pub fn int(&self, key: &str, range: std::ops::RangeInclusive<i64>, default: i64) -> ApiResult<i64> {
+    pub fn int(
+        &self,
+        key: &str,
+        range: std::ops::RangeInclusive<i64>,
+        default: i64,
+    ) -> ApiResult<i64> {
         match self.get(key) {
             None => Ok(default),
             Some(s) => match s.parse::<i64>() {
                 Ok(n) if range.contains(&n) => Ok(n),
                 _ => Err(ApiError::field(
                     key,
-                    format!("must be an integer from {} to {}", range.start(), range.end()),
+                    format!(
+                        "must be an integer from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
                 )),
             },
         }
     }
 
     /// An optional value from a fixed list, else `default`.
-    pub fn choice<'a>(&self, key: &str, allowed: &[&'a str], default: &'a str) -> ApiResult<&'a str> {
+    pub fn choice<'a>(
+        &self,
+        key: &str,
+        allowed: &[&'a str],
+        default: &'a str,
+    ) -> ApiResult<&'a str> {
         match self.get(key) {
             None => Ok(default),
-            Some(s) => allowed
-                .iter()
-                .find(|a| **a == s)
-                .copied()
-                .ok_or_else(|| ApiError::field(key, format!("must be one of: {}", allowed.join(", ")))),
+            Some(s) => allowed.iter().find(|a| **a == s).copied().ok_or_else(|| {
+                ApiError::field(key, format!("must be one of: {}", allowed.join(", ")))
+            }),
         }
     }
 }
@@ -181,7 +214,10 @@ fn percent_decode(s: &str) -> Option<String> {
 
 /// For echoing an input in a message: printable ASCII only, short.
 pub fn printable(s: &str) -> String {
-    s.chars().filter(|c| c.is_ascii_graphic()).take(40).collect()
+    s.chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(40)
+        .collect()
 }
 
 #[cfg(test)]
@@ -189,14 +225,31 @@ mod tests {
     use super::*;
 
     fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     #[test]
     fn action_paths() {
         assert_eq!(parse_action(Some("/api/overview")).unwrap(), "overview");
-        assert_eq!(parse_action(Some("/api/bandwidth.csv")).unwrap(), "bandwidth.csv");
-        for bad in ["/api/", "/api/../etc/passwd", "/api/a/b", "/x/overview", "/api/Over", "/api/..", "/api/.x", "/api/a%00"] {
+        assert_eq!(
+            parse_action(Some("/api/bandwidth.csv")).unwrap(),
+            "bandwidth.csv"
+        );
+        for bad in [
+            "/api/",
+            "/api/../etc/passwd",
+            "/api/a/b",
+            "/x/overview",
+            "/api/Over",
+            "/api/..",
+            "/api/.x",
+            "/api/a%00",
+        ] {
             assert_eq!(parse_action(Some(bad)).unwrap_err().status, 404, "{bad}");
         }
         assert_eq!(parse_action(None).unwrap_err().status, 404);
@@ -217,19 +270,32 @@ mod tests {
     fn query_strict() {
         let q = Query::parse("a=1&b=h%C3%A9+x").unwrap();
         assert_eq!(q.get("b"), Some("hé x"));
-        assert_eq!(Query::parse("a=1&a=2").unwrap_err().field.as_deref(), Some("a"));
+        assert_eq!(
+            Query::parse("a=1&a=2").unwrap_err().field.as_deref(),
+            Some("a")
+        );
         assert_eq!(Query::parse("a=%zz").unwrap_err().status, 400);
         assert_eq!(q.int("a", 0..=5, 9).unwrap(), 1);
-        assert_eq!(q.int("a", 2..=5, 9).unwrap_err().field.as_deref(), Some("a"));
+        assert_eq!(
+            q.int("a", 2..=5, 9).unwrap_err().field.as_deref(),
+            Some("a")
+        );
         assert_eq!(q.only(&["a"]).unwrap_err().field.as_deref(), Some("b"));
     }
 
     #[test]
     fn methods() {
-        let r = parse(&env(&[("REQUEST_METHOD", "PUT"), ("PATH_INFO", "/api/x")]), &mut &b""[..]);
+        let r = parse(
+            &env(&[("REQUEST_METHOD", "PUT"), ("PATH_INFO", "/api/x")]),
+            &mut &b""[..],
+        );
         assert_eq!(r.unwrap_err().status, 405);
         let r = parse(
-            &env(&[("REQUEST_METHOD", "POST"), ("PATH_INFO", "/api/x"), ("CONTENT_LENGTH", "2")]),
+            &env(&[
+                ("REQUEST_METHOD", "POST"),
+                ("PATH_INFO", "/api/x"),
+                ("CONTENT_LENGTH", "2"),
+            ]),
             &mut &b"{}"[..],
         )
         .unwrap();

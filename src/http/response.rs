@@ -36,12 +36,17 @@ impl Response {
 
     /// A file the browser saves (fetched with the Bearer header, saved from a Blob).
     pub fn download(content_type: &'static str, filename: &str, body: Vec<u8>) -> Response {
-        let safe: String =
-            filename.chars().filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c)).collect();
+        let safe: String = filename
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+            .collect();
         Response {
             status: 200,
             content_type,
-            headers: vec![("Content-Disposition", format!("attachment; filename=\"{safe}\""))],
+            headers: vec![(
+                "Content-Disposition",
+                format!("attachment; filename=\"{safe}\""),
+            )],
             body,
         }
     }

@@ -44,8 +44,14 @@ mod tests {
     #[test]
     fn posix_rules() {
         assert_eq!(super::local_time("UTC0", 0).unwrap(), "1970-01-01 00:00:00");
-        assert_eq!(super::local_time("CST-8", 0).unwrap(), "1970-01-01 08:00:00");
+        assert_eq!(
+            super::local_time("CST-8", 0).unwrap(),
+            "1970-01-01 08:00:00"
+        );
         // 2026-07-01 12:00 UTC is summer time in Paris.
-        assert_eq!(super::local_time("CET-1CEST,M3.5.0,M10.5.0/3", 1782907200).unwrap(), "2026-07-01 14:00:00");
+        assert_eq!(
+            super::local_time("CET-1CEST,M3.5.0,M10.5.0/3", 1782907200).unwrap(),
+            "2026-07-01 14:00:00"
+        );
     }
 }

@@ -101,7 +101,8 @@ impl Link {
     pub fn is_up(&self) -> bool {
         self.flags.iter().any(|f| f == "UP")
             && (self.operstate.as_deref() == Some("UP")
-                || (self.operstate.as_deref() == Some("UNKNOWN") && self.flags.iter().any(|f| f == "LOWER_UP")))
+                || (self.operstate.as_deref() == Some("UNKNOWN")
+                    && self.flags.iter().any(|f| f == "LOWER_UP")))
     }
     pub fn ipv4(&self) -> Option<&AddrInfo> {
         self.addr_info.iter().find(|a| a.family == "inet")
@@ -127,7 +128,10 @@ pub fn snapshot(root: &Root, queries: &[Query]) -> ApiResult<Snapshot> {
         Ok(o) => o,
         Err(_) => return run_ok(root, &cmd).map(|_| Snapshot::default()),
     };
-    Ok(parse_batch(&out.stdout_str(), queries.contains(&Query::Mptcp)))
+    Ok(parse_batch(
+        &out.stdout_str(),
+        queries.contains(&Query::Mptcp),
+    ))
 }
 
 /// Classifies each output of the batch by its shape.
@@ -145,11 +149,16 @@ pub fn parse_batch(text: &str, want_mptcp: bool) -> Snapshot {
                     snap.links = serde_json::from_value(v).ok();
                 } else if first.is_some_and(|f| f.get("dst").is_some()) {
                     snap.routes = serde_json::from_value(v).ok();
-                } else if first.is_none_or(|f| f.get("id").is_some()) && want_mptcp && snap.endpoints.is_none() {
+                } else if first.is_none_or(|f| f.get("id").is_some())
+                    && want_mptcp
+                    && snap.endpoints.is_none()
+                {
                     snap.endpoints = Some(items.iter().filter_map(endpoint).collect());
                 }
             }
-            Value::Object(o) if o.contains_key("subflows") || o.contains_key("add_addr_accepted") => {
+            Value::Object(o)
+                if o.contains_key("subflows") || o.contains_key("add_addr_accepted") =>
+            {
                 snap.limits = Some(Limits {
                     subflows: o.get("subflows").and_then(Value::as_u64),
                     add_addr_accepted: o.get("add_addr_accepted").and_then(Value::as_u64),
@@ -161,10 +170,21 @@ pub fn parse_batch(text: &str, want_mptcp: bool) -> Snapshot {
     // Older iproute2 prints limits as text even with -j: "add_addr_accepted 8 subflows 8".
     if snap.limits.is_none() && want_mptcp {
         let rest = &text[consumed..];
-        if let Some(line) = rest.lines().find(|l| l.contains("subflows") || l.contains("add_addr_accepted")) {
+        if let Some(line) = rest
+            .lines()
+            .find(|l| l.contains("subflows") || l.contains("add_addr_accepted"))
+        {
             let words: Vec<&str> = line.split_whitespace().collect();
-            let num = |key: &str| words.windows(2).find(|w| w[0] == key).and_then(|w| w[1].parse().ok());
-            snap.limits = Some(Limits { subflows: num("subflows"), add_addr_accepted: num("add_addr_accepted") });
+            let num = |key: &str| {
+                words
+                    .windows(2)
+                    .find(|w| w[0] == key)
+                    .and_then(|w| w[1].parse().ok())
+            };
+            snap.limits = Some(Limits {
+                subflows: num("subflows"),
+                add_addr_accepted: num("add_addr_accepted"),
+            });
         }
     }
     snap
@@ -174,7 +194,10 @@ pub fn parse_batch(text: &str, want_mptcp: bool) -> Snapshot {
 fn endpoint(v: &Value) -> Option<Endpoint> {
     const FLAGS: [&str; 5] = ["signal", "subflow", "backup", "fullmesh", "implicit"];
     let mut flags: Vec<String> = match v.get("flags") {
-        Some(Value::Array(a)) => a.iter().filter_map(|f| f.as_str().map(String::from)).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|f| f.as_str().map(String::from))
+            .collect(),
         _ => Vec::new(),
     };
     for f in FLAGS {
@@ -206,7 +229,13 @@ add_addr_accepted 8 subflows 8
         assert_eq!(s.routes.unwrap()[0].gateway.as_deref(), Some("10.1.1.1"));
         let eps = s.endpoints.unwrap();
         assert_eq!(eps[1].flags, ["subflow", "backup"]);
-        assert_eq!(s.limits.unwrap(), Limits { subflows: Some(8), add_addr_accepted: Some(8) });
+        assert_eq!(
+            s.limits.unwrap(),
+            Limits {
+                subflows: Some(8),
+                add_addr_accepted: Some(8)
+            }
+        );
         // No MPTCP in the kernel: the batch printed only links.
         let s = parse_batch(r#"[{"ifindex":1,"ifname":"lo"}]"#, true);
         assert!(s.endpoints.is_none() && s.limits.is_none() && s.links.is_some());

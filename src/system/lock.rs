@@ -15,7 +15,8 @@ pub struct Lock {
 /// Waits up to `wait` for the lock named `name` (e.g. `wan`, `storage`), then answers 503 busy.
 pub fn acquire(root: &Root, name: &str, wait: Duration) -> ApiResult<Lock> {
     let dir = root.path("/var/run/jammonitor");
-    std::fs::create_dir_all(&dir).map_err(|e| ApiError::internal(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| ApiError::internal(format!("cannot create {}: {e}", dir.display())))?;
     let path = dir.join(format!("{name}.lock"));
     let start = Instant::now();
     let mut file = OpenOptions::new()
@@ -31,7 +32,13 @@ pub fn acquire(root: &Root, name: &str, wait: Duration) -> ApiResult<Lock> {
                 file = f;
                 std::thread::sleep(Duration::from_millis(20));
             }
-            Err(_) => return Err(ApiError::new(503, "busy", format!("another change to {name} is in progress; try again"))),
+            Err(_) => {
+                return Err(ApiError::new(
+                    503,
+                    "busy",
+                    format!("another change to {name} is in progress; try again"),
+                ));
+            }
         }
     }
 }

@@ -57,7 +57,9 @@ impl Root {
 
     /// First line, trimmed; `None` when missing or unreadable (sysfs files vanish with devices).
     pub fn read_line(&self, abs: &str) -> Option<String> {
-        self.read(abs, 4096).ok().map(|s| s.lines().next().unwrap_or("").trim().to_string())
+        self.read(abs, 4096)
+            .ok()
+            .map(|s| s.lines().next().unwrap_or("").trim().to_string())
     }
 
     pub fn read_u64(&self, abs: &str) -> Option<u64> {

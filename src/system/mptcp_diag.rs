@@ -67,9 +67,20 @@ fn request(family: u8) -> Vec<u8> {
 }
 
 fn dump(family: u8) -> Option<MptcpCounts> {
-    let fd = socket(AddressFamily::Netlink, SockType::Raw, SockFlag::SOCK_CLOEXEC, SockProtocol::NetlinkSockDiag)
-        .ok()?;
-    sendto(fd.as_raw_fd(), &request(family), &NetlinkAddr::new(0, 0), MsgFlags::empty()).ok()?;
+    let fd = socket(
+        AddressFamily::Netlink,
+        SockType::Raw,
+        SockFlag::SOCK_CLOEXEC,
+        SockProtocol::NetlinkSockDiag,
+    )
+    .ok()?;
+    sendto(
+        fd.as_raw_fd(),
+        &request(family),
+        &NetlinkAddr::new(0, 0),
+        MsgFlags::empty(),
+    )
+    .ok()?;
     let mut counts = MptcpCounts::default();
     let mut buf = vec![0u8; 32 << 10];
     loop {
@@ -103,7 +114,9 @@ fn u32_at(b: &[u8], i: usize) -> Option<u32> {
 fn parse_messages(buf: &[u8], counts: &mut MptcpCounts) -> Parsed {
     let mut off = 0;
     while off + 16 <= buf.len() {
-        let (Some(len), Some(kind)) = (u32_at(buf, off), u16_at(buf, off + 4)) else { return Parsed::Error };
+        let (Some(len), Some(kind)) = (u32_at(buf, off), u16_at(buf, off + 4)) else {
+            return Parsed::Error;
+        };
         let len = len as usize;
         if len < 16 || off + len > buf.len() {
             return Parsed::Error;
@@ -113,7 +126,8 @@ fn parse_messages(buf: &[u8], counts: &mut MptcpCounts) -> Parsed {
             NLMSG_ERROR => return Parsed::Error,
             SOCK_DIAG_BY_FAMILY => {
                 counts.connections += 1;
-                counts.subflows += 1 + extra_subflows(&buf[off + 16..off + len]).unwrap_or(0) as u64;
+                counts.subflows +=
+                    1 + extra_subflows(&buf[off + 16..off + len]).unwrap_or(0) as u64;
             }
             _ => {}
         }
@@ -162,13 +176,22 @@ mod tests {
         buf.extend(diag_msg(0));
         let mut c = MptcpCounts::default();
         assert_eq!(parse_messages(&buf, &mut c), Parsed::More);
-        assert_eq!(c, MptcpCounts { connections: 2, subflows: 4 });
+        assert_eq!(
+            c,
+            MptcpCounts {
+                connections: 2,
+                subflows: 4
+            }
+        );
         let mut done = vec![0u8; 16];
         done[..4].copy_from_slice(&16u32.to_ne_bytes());
         done[4..6].copy_from_slice(&NLMSG_DONE.to_ne_bytes());
         assert_eq!(parse_messages(&done, &mut c), Parsed::Done);
         assert_eq!(parse_messages(&[1, 0, 0], &mut c), Parsed::More);
-        assert_eq!(parse_messages(&[200, 0, 0, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], &mut c), Parsed::Error);
+        assert_eq!(
+            parse_messages(&[200, 0, 0, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], &mut c),
+            Parsed::Error
+        );
     }
 
     #[test]

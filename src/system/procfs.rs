@@ -32,13 +32,21 @@ pub struct NetDev {
 /// user/nice, so it is not added again.
 pub fn parse_cpu(stat: &str) -> Option<CpuTimes> {
     let line = stat.lines().find(|l| l.starts_with("cpu "))?;
-    let v: Vec<u64> = line.split_whitespace().skip(1).take(8).map(|x| x.parse().ok()).collect::<Option<_>>()?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
     if v.len() < 4 {
         return None;
     }
     let total: u64 = v.iter().sum();
     let idle = v[3] + v.get(4).copied().unwrap_or(0);
-    Some(CpuTimes { busy: total - idle, total })
+    Some(CpuTimes {
+        busy: total - idle,
+        total,
+    })
 }
 
 pub fn cpu(root: &Root) -> Option<CpuTimes> {
@@ -49,7 +57,11 @@ pub fn cpu(root: &Root) -> Option<CpuTimes> {
 pub fn cpu_pct(prev: CpuTimes, now: CpuTimes) -> Option<f64> {
     let total = now.total.checked_sub(prev.total)?;
     let busy = now.busy.checked_sub(prev.busy)?;
-    if total == 0 { None } else { Some(busy as f64 * 100.0 / total as f64) }
+    if total == 0 {
+        None
+    } else {
+        Some(busy as f64 * 100.0 / total as f64)
+    }
 }
 
 pub fn parse_loadavg(s: &str) -> Option<[f64; 3]> {
@@ -70,9 +82,13 @@ pub fn parse_meminfo(s: &str) -> Option<Mem> {
             .and_then(|v| v.parse().ok())
     };
     let total_kb = field("MemTotal")?;
-    let available_kb = field("MemAvailable")
-        .or_else(|| Some(field("MemFree")? + field("Buffers").unwrap_or(0) + field("Cached").unwrap_or(0)))?;
-    Some(Mem { total_kb, available_kb: available_kb.min(total_kb) })
+    let available_kb = field("MemAvailable").or_else(|| {
+        Some(field("MemFree")? + field("Buffers").unwrap_or(0) + field("Cached").unwrap_or(0))
+    })?;
+    Some(Mem {
+        total_kb,
+        available_kb: available_kb.min(total_kb),
+    })
 }
 
 pub fn meminfo(root: &Root) -> Option<Mem> {
@@ -80,7 +96,12 @@ pub fn meminfo(root: &Root) -> Option<Mem> {
 }
 
 pub fn uptime(root: &Root) -> Option<f64> {
-    root.read("/proc/uptime", 128).ok()?.split_whitespace().next()?.parse().ok()
+    root.read("/proc/uptime", 128)
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 pub fn conntrack(root: &Root) -> (Option<u64>, Option<u64>) {
@@ -97,7 +118,10 @@ pub fn parse_net_dev(s: &str) -> Vec<NetDev> {
         .skip(2)
         .filter_map(|line| {
             let (name, rest) = line.rsplit_once(':')?;
-            let v: Vec<u64> = rest.split_whitespace().map(|x| x.parse().ok()).collect::<Option<_>>()?;
+            let v: Vec<u64> = rest
+                .split_whitespace()
+                .map(|x| x.parse().ok())
+                .collect::<Option<_>>()?;
             if v.len() < 12 {
                 return None;
             }
@@ -117,7 +141,9 @@ pub fn parse_net_dev(s: &str) -> Vec<NetDev> {
 }
 
 pub fn net_dev(root: &Root) -> Vec<NetDev> {
-    root.read("/proc/net/dev", 1 << 20).map(|s| parse_net_dev(&s)).unwrap_or_default()
+    root.read("/proc/net/dev", 1 << 20)
+        .map(|s| parse_net_dev(&s))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -127,17 +153,47 @@ mod tests {
     #[test]
     fn cpu_line() {
         let c = parse_cpu("cpu  100 5 50 800 20 3 2 0 0 0\ncpu0 1 2 3 4\n").unwrap();
-        assert_eq!(c, CpuTimes { busy: 160, total: 980 });
-        assert_eq!(cpu_pct(CpuTimes { busy: 10, total: 100 }, CpuTimes { busy: 35, total: 200 }), Some(25.0));
-        assert_eq!(cpu_pct(CpuTimes { busy: 10, total: 100 }, CpuTimes { busy: 5, total: 50 }), None);
+        assert_eq!(
+            c,
+            CpuTimes {
+                busy: 160,
+                total: 980
+            }
+        );
+        assert_eq!(
+            cpu_pct(
+                CpuTimes {
+                    busy: 10,
+                    total: 100
+                },
+                CpuTimes {
+                    busy: 35,
+                    total: 200
+                }
+            ),
+            Some(25.0)
+        );
+        assert_eq!(
+            cpu_pct(
+                CpuTimes {
+                    busy: 10,
+                    total: 100
+                },
+                CpuTimes { busy: 5, total: 50 }
+            ),
+            None
+        );
         assert!(parse_cpu("intr 1 2").is_none());
     }
 
     #[test]
     fn meminfo_fallback() {
-        let m = parse_meminfo("MemTotal: 1000 kB\nMemFree: 100 kB\nBuffers: 50 kB\nCached: 250 kB\n").unwrap();
+        let m =
+            parse_meminfo("MemTotal: 1000 kB\nMemFree: 100 kB\nBuffers: 50 kB\nCached: 250 kB\n")
+                .unwrap();
         assert_eq!(m.available_kb, 400);
-        let m = parse_meminfo("MemTotal: 1000 kB\nMemFree: 100 kB\nMemAvailable: 600 kB\n").unwrap();
+        let m =
+            parse_meminfo("MemTotal: 1000 kB\nMemFree: 100 kB\nMemAvailable: 600 kB\n").unwrap();
         assert_eq!(m.available_kb, 600);
     }
 
@@ -146,6 +202,14 @@ mod tests {
         let s = "Inter-|   Receive\n face |bytes\n  lan1: 100 2 0 0 0 0 0 0 200 3 1 0 0 0 0 0\nbad line\n";
         let d = parse_net_dev(s);
         assert_eq!(d.len(), 1);
-        assert_eq!((d[0].name.as_str(), d[0].rx_bytes, d[0].tx_bytes, d[0].tx_errors), ("lan1", 100, 200, 1));
+        assert_eq!(
+            (
+                d[0].name.as_str(),
+                d[0].rx_bytes,
+                d[0].tx_bytes,
+                d[0].tx_errors
+            ),
+            ("lan1", 100, 200, 1)
+        );
     }
 }

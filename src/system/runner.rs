@@ -70,7 +70,10 @@ impl Cmd {
     }
     /// `program arg…` for messages and logs.
     pub fn display(&self) -> String {
-        std::iter::once(self.program).chain(self.args.iter().map(String::as_str)).collect::<Vec<_>>().join(" ")
+        std::iter::once(self.program)
+            .chain(self.args.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -103,14 +106,20 @@ pub fn run(root: &Root, cmd: &Cmd) -> Result<Output, RunError> {
         .env("PATH", "/sbin:/usr/sbin:/bin:/usr/bin")
         .env("LC_ALL", "C")
         .process_group(0)
-        .stdin(if cmd.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if cmd.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     if !root.is_system() {
         // Doubles under a test root find their state through it.
         command.env(super::ROOT_ENV, root.base());
     }
-    let mut child = command.spawn().map_err(|e| RunError::Spawn(e.to_string()))?;
+    let mut child = command
+        .spawn()
+        .map_err(|e| RunError::Spawn(e.to_string()))?;
     let pgid = Pid::from_raw(child.id() as i32);
     let result = collect(&mut child, cmd);
     if result.is_err() {
@@ -121,7 +130,11 @@ pub fn run(root: &Root, cmd: &Cmd) -> Result<Output, RunError> {
     let _ = killpg(pgid, Signal::SIGKILL);
     let (stdout, stderr) = result?;
     let status = status?;
-    Ok(Output { code: status.code(), stdout, stderr })
+    Ok(Output {
+        code: status.code(),
+        stdout,
+        stderr,
+    })
 }
 
 /// Runs `cmd` and requires exit status 0; errors carry the command and its stderr.
@@ -131,7 +144,9 @@ pub fn run_ok(root: &Root, cmd: &Cmd) -> Result<Output, ApiError> {
         Ok(out) => Err(ApiError::internal(format!(
             "{} failed (exit {}): {}",
             cmd.display(),
-            out.code.map(|c| c.to_string()).unwrap_or_else(|| "signal".into()),
+            out.code
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "signal".into()),
             String::from_utf8_lossy(&out.stderr).trim()
         ))),
         Err(e) => Err(ApiError::internal(format!("{}: {e}", cmd.display()))),
@@ -142,15 +157,26 @@ fn collect(child: &mut Child, cmd: &Cmd) -> Result<(Vec<u8>, Vec<u8>), RunError>
     let start = Instant::now();
     if let (Some(data), Some(mut stdin)) = (&cmd.stdin, child.stdin.take()) {
         // Inputs are small (uci batch scripts): they fit the pipe buffer, so this cannot block long.
-        stdin.write_all(data).map_err(|e| RunError::Io(e.to_string()))?;
+        stdin
+            .write_all(data)
+            .map_err(|e| RunError::Io(e.to_string()))?;
     }
-    let mut out = child.stdout.take().ok_or_else(|| RunError::Io("no stdout pipe".into()))?;
-    let mut err = child.stderr.take().ok_or_else(|| RunError::Io("no stderr pipe".into()))?;
+    let mut out = child
+        .stdout
+        .take()
+        .ok_or_else(|| RunError::Io("no stdout pipe".into()))?;
+    let mut err = child
+        .stderr
+        .take()
+        .ok_or_else(|| RunError::Io("no stderr pipe".into()))?;
     let (mut out_buf, mut err_buf) = (Vec::new(), Vec::new());
     let (mut out_open, mut err_open) = (true, true);
     let mut chunk = [0u8; 8192];
     while out_open || err_open {
-        let left = cmd.deadline.checked_sub(start.elapsed()).ok_or(RunError::Timeout)?;
+        let left = cmd
+            .deadline
+            .checked_sub(start.elapsed())
+            .ok_or(RunError::Timeout)?;
         let ms = left.as_millis().min(i32::MAX as u128) as i32;
         let (out_ready, err_ready) = {
             let mut fds = Vec::with_capacity(2);
@@ -160,15 +186,26 @@ fn collect(child: &mut Child, cmd: &Cmd) -> Result<(Vec<u8>, Vec<u8>), RunError>
             if err_open {
                 fds.push(PollFd::new(err.as_fd(), PollFlags::POLLIN));
             }
-            let n = poll(&mut fds, PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX))
-                .map_err(|e| RunError::Io(e.to_string()))?;
+            let n = poll(
+                &mut fds,
+                PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX),
+            )
+            .map_err(|e| RunError::Io(e.to_string()))?;
             if n == 0 {
                 return Err(RunError::Timeout);
             }
             let ready = |f: &PollFd| f.revents().is_some_and(|r| !r.is_empty());
             let mut it = fds.iter();
-            let o = if out_open { it.next().is_some_and(ready) } else { false };
-            let e = if err_open { it.next().is_some_and(ready) } else { false };
+            let o = if out_open {
+                it.next().is_some_and(ready)
+            } else {
+                false
+            };
+            let e = if err_open {
+                it.next().is_some_and(ready)
+            } else {
+                false
+            };
             (o, e)
         };
         if out_ready {
@@ -177,7 +214,11 @@ fn collect(child: &mut Child, cmd: &Cmd) -> Result<(Vec<u8>, Vec<u8>), RunError>
         if err_ready {
             // stderr overflow is not fatal: keep the head, drop the rest.
             let mut sink = Vec::new();
-            let target = if err_buf.len() < cmd.stderr_cap { &mut err_buf } else { &mut sink };
+            let target = if err_buf.len() < cmd.stderr_cap {
+                &mut err_buf
+            } else {
+                &mut sink
+            };
             err_open = pump(&mut err, target, &mut chunk, usize::MAX)?;
             err_buf.truncate(cmd.stderr_cap);
         }
@@ -186,7 +227,12 @@ fn collect(child: &mut Child, cmd: &Cmd) -> Result<(Vec<u8>, Vec<u8>), RunError>
 }
 
 /// One read; `Ok(false)` at EOF.
-fn pump(r: &mut dyn Read, buf: &mut Vec<u8>, chunk: &mut [u8], cap: usize) -> Result<bool, RunError> {
+fn pump(
+    r: &mut dyn Read,
+    buf: &mut Vec<u8>,
+    chunk: &mut [u8],
+    cap: usize,
+) -> Result<bool, RunError> {
     match r.read(chunk) {
         Ok(0) => Ok(false),
         Ok(n) => {

@@ -10,7 +10,9 @@ pub struct Thermal {
 }
 
 pub fn thermal(root: &Root) -> Vec<Thermal> {
-    let Ok(dir) = std::fs::read_dir(root.path("/sys/class/thermal")) else { return Vec::new() };
+    let Ok(dir) = std::fs::read_dir(root.path("/sys/class/thermal")) else {
+        return Vec::new();
+    };
     let mut zones: Vec<Thermal> = dir
         .filter_map(|e| e.ok())
         .filter_map(|e| {
@@ -22,14 +24,28 @@ pub fn thermal(root: &Root) -> Vec<Thermal> {
             // Millidegrees on every current driver; a zone that can't be read right now is skipped.
             let milli: i64 = root.read_line(&format!("{base}/temp"))?.parse().ok()?;
             let kind = root.read_line(&format!("{base}/type")).unwrap_or_default();
-            Some(Thermal { zone, kind, temp_c: milli as f64 / 1000.0 })
+            Some(Thermal {
+                zone,
+                kind,
+                temp_c: milli as f64 / 1000.0,
+            })
         })
         .collect();
-    zones.sort_by(|a, b| natural_key(&a.zone).cmp(&natural_key(&b.zone)));
+    zones.sort_by_key(|z| natural_key(&z.zone));
     zones
 }
 
 fn natural_key(s: &str) -> (String, u64) {
-    let digits: String = s.chars().rev().take_while(|c| c.is_ascii_digit()).collect::<Vec<_>>().into_iter().rev().collect();
-    (s[..s.len() - digits.len()].to_string(), digits.parse().unwrap_or(0))
+    let digits: String = s
+        .chars()
+        .rev()
+        .take_while(|c| c.is_ascii_digit())
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    (
+        s[..s.len() - digits.len()].to_string(),
+        digits.parse().unwrap_or(0),
+    )
 }

@@ -1,6 +1,6 @@
 //! The typed wrapper around the real `uci` CLI, used for every configuration write. Arguments
 //! are validated here (names) and by the callers (values); nothing is ever interpolated into a
-//! shell. Under a test root it passes `-c <root>/etc/config -P <root>/tmp/.uci`.
+//! shell. Under a test root it passes `-c <root>/etc/config -t <root>/tmp/.uci` (`-P` would turn commit into a no-op).
 
 use super::{Config, valid_name};
 use crate::error::{ApiError, ApiResult};
@@ -46,7 +46,7 @@ impl<'a> Uci<'a> {
             c = c
                 .arg("-c")
                 .arg(self.root.path("/etc/config").to_string_lossy())
-                .arg("-P")
+                .arg("-t")
                 .arg(self.root.path("/tmp/.uci").to_string_lossy());
         }
         for a in args {
@@ -59,15 +59,21 @@ impl<'a> Uci<'a> {
     pub fn show(&self, config: &str) -> ApiResult<Config> {
         check_name(config)?;
         let out = run_ok(self.root, &self.cmd(&["-q", "show", config]))?;
-        super::show::parse(config, &out.stdout_str()).map_err(|e| ApiError::internal(format!("uci show {config}: {e}")))
+        super::show::parse(config, &out.stdout_str())
+            .map_err(|e| ApiError::internal(format!("uci show {config}: {e}")))
     }
 
     /// `uci -q get <ptr>`; `None` when unset.
     pub fn get(&self, ptr: &str) -> ApiResult<Option<String>> {
         check_ptr(ptr)?;
         let cmd = self.cmd(&["-q", "get", ptr]);
-        let out = run(self.root, &cmd).map_err(|e| ApiError::internal(format!("{}: {e}", cmd.display())))?;
-        Ok(if out.success() { Some(out.stdout_str().trim_end_matches('\n').to_string()) } else { None })
+        let out = run(self.root, &cmd)
+            .map_err(|e| ApiError::internal(format!("{}: {e}", cmd.display())))?;
+        Ok(if out.success() {
+            Some(out.stdout_str().trim_end_matches('\n').to_string())
+        } else {
+            None
+        })
     }
 
     /// Applies all `ops` in one `uci batch` process (staged, not committed).
@@ -82,7 +88,9 @@ impl<'a> Uci<'a> {
             check_ptr(ptr)?;
             match val {
                 Some(v) if !valid_value(v) => {
-                    return Err(ApiError::internal(format!("refusing uci value for {ptr}: control characters")));
+                    return Err(ApiError::internal(format!(
+                        "refusing uci value for {ptr}: control characters"
+                    )));
                 }
                 Some(v) => script.push_str(&format!("{verb} {ptr}={}\n", quote(v))),
                 None => script.push_str(&format!("{verb} {ptr}\n")),
@@ -95,7 +103,10 @@ impl<'a> Uci<'a> {
         if out.success() || ops.iter().all(|o| matches!(o, Op::Delete(_))) {
             Ok(())
         } else {
-            Err(ApiError::internal(format!("uci batch failed: {}", String::from_utf8_lossy(&out.stderr).trim())))
+            Err(ApiError::internal(format!(
+                "uci batch failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )))
         }
     }
 
@@ -124,11 +135,21 @@ impl<'a> Uci<'a> {
 }
 
 fn check_name(config: &str) -> ApiResult<()> {
-    if valid_name(config) { Ok(()) } else { Err(ApiError::internal(format!("invalid uci config name {config:?}"))) }
+    if valid_name(config) {
+        Ok(())
+    } else {
+        Err(ApiError::internal(format!(
+            "invalid uci config name {config:?}"
+        )))
+    }
 }
 
 fn check_ptr(ptr: &str) -> ApiResult<()> {
-    if valid_ptr(ptr) { Ok(()) } else { Err(ApiError::internal(format!("invalid uci path {ptr:?}"))) }
+    if valid_ptr(ptr) {
+        Ok(())
+    } else {
+        Err(ApiError::internal(format!("invalid uci path {ptr:?}")))
+    }
 }
 
 #[cfg(test)]

@@ -67,7 +67,9 @@ pub fn parse(text: &str) -> Result<Config, String> {
         joined.push_str(raw);
         let line = std::mem::take(&mut joined);
         let toks = tokens(&line).map_err(|e| format!("line {}: {e}", n + 1))?;
-        let Some(keyword) = toks.first() else { continue };
+        let Some(keyword) = toks.first() else {
+            continue;
+        };
         match (keyword.as_str(), toks.len()) {
             ("package", _) => {}
             ("config", 2) | ("config", 3) => {
@@ -151,8 +153,10 @@ pub fn apply_delta(cfg: &mut Config, config_name: &str, delta: &str) {
                 }
             }
             ('~', Some(o), Some(v)) => {
-                if let Some(Value::List(l)) =
-                    cfg.section_mut(sec).and_then(|s| s.options.iter_mut().find(|(k, _)| k == o)).map(|x| &mut x.1)
+                if let Some(Value::List(l)) = cfg
+                    .section_mut(sec)
+                    .and_then(|s| s.options.iter_mut().find(|(k, _)| k == o))
+                    .map(|x| &mut x.1)
                 {
                     l.retain(|x| *x != v);
                 }
@@ -163,7 +167,10 @@ pub fn apply_delta(cfg: &mut Config, config_name: &str, delta: &str) {
                 }
             }
             ('@', Some(o), Some(new)) => {
-                if let Some(slot) = cfg.section_mut(sec).and_then(|s| s.options.iter_mut().find(|(k, _)| k == o)) {
+                if let Some(slot) = cfg
+                    .section_mut(sec)
+                    .and_then(|s| s.options.iter_mut().find(|(k, _)| k == o))
+                {
                     slot.0 = new;
                 }
             }
@@ -179,9 +186,18 @@ mod tests {
     #[test]
     fn tokenizer_follows_libuci_quoting() {
         assert_eq!(tokens(r#"option a 'x y'"#).unwrap(), ["option", "a", "x y"]);
-        assert_eq!(tokens(r#"option a "x\"y""#).unwrap(), ["option", "a", "x\"y"]);
-        assert_eq!(tokens(r#"option a 'it'\''s'"#).unwrap(), ["option", "a", "it's"]);
-        assert_eq!(tokens("option a b # comment").unwrap(), ["option", "a", "b"]);
+        assert_eq!(
+            tokens(r#"option a "x\"y""#).unwrap(),
+            ["option", "a", "x\"y"]
+        );
+        assert_eq!(
+            tokens(r#"option a 'it'\''s'"#).unwrap(),
+            ["option", "a", "it's"]
+        );
+        assert_eq!(
+            tokens("option a b # comment").unwrap(),
+            ["option", "a", "b"]
+        );
         assert_eq!(tokens("  # only").unwrap(), Vec::<String>::new());
         assert!(tokens("option a 'open").is_err());
     }
@@ -194,7 +210,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(cfg.get("wan1", "device"), Some("lan1"));
-        assert_eq!(cfg.section("wan1").unwrap().list("dns"), ["1.1.1.1", "9.9.9.9"]);
+        assert_eq!(
+            cfg.section("wan1").unwrap().list("dns"),
+            ["1.1.1.1", "9.9.9.9"]
+        );
         assert_eq!(cfg.get("@host[1]", "mac"), Some("bb"));
         assert!(parse("option a b\n").is_err());
         assert!(parse("config a b\nbogus x\n").is_err());
@@ -202,7 +221,8 @@ mod tests {
 
     #[test]
     fn deltas_apply_like_uci() {
-        let mut cfg = parse("config interface 'wan1'\n\toption multipath 'on'\n\tlist dns 'a'\n").unwrap();
+        let mut cfg =
+            parse("config interface 'wan1'\n\toption multipath 'on'\n\tlist dns 'a'\n").unwrap();
         apply_delta(
             &mut cfg,
             "network",

@@ -49,7 +49,11 @@ impl Value {
 
 impl Section {
     pub fn new(name: &str, stype: &str) -> Section {
-        Section { name: name.into(), stype: stype.into(), options: Vec::new() }
+        Section {
+            name: name.into(),
+            stype: stype.into(),
+            options: Vec::new(),
+        }
     }
     pub fn value(&self, opt: &str) -> Option<&Value> {
         self.options.iter().find(|(k, _)| k == opt).map(|(_, v)| v)
@@ -88,21 +92,31 @@ impl Config {
 
 /// A config name as uci accepts it; anything else never reaches a path or an argument.
 pub fn valid_name(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Reads `/etc/config/<name>` with the uncommitted changes of `/tmp/.uci/<name>` applied, as
 /// `uci show` would report it. A missing config is an empty one.
 pub fn load(root: &Root, name: &str) -> ApiResult<Config> {
     if !valid_name(name) {
-        return Err(ApiError::internal(format!("invalid uci config name {name:?}")));
+        return Err(ApiError::internal(format!(
+            "invalid uci config name {name:?}"
+        )));
     }
     let text = match root.read(&format!("/etc/config/{name}"), 1 << 20) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(ApiError::internal(format!("cannot read /etc/config/{name}: {e}"))),
+        Err(e) => {
+            return Err(ApiError::internal(format!(
+                "cannot read /etc/config/{name}: {e}"
+            )));
+        }
     };
-    let mut cfg = file::parse(&text).map_err(|e| ApiError::internal(format!("/etc/config/{name}: {e}")))?;
+    let mut cfg =
+        file::parse(&text).map_err(|e| ApiError::internal(format!("/etc/config/{name}: {e}")))?;
     if let Ok(delta) = root.read(&format!("/tmp/.uci/{name}"), 1 << 20) {
         file::apply_delta(&mut cfg, name, &delta);
     }

@@ -10,18 +10,31 @@ pub fn parse(config_name: &str, text: &str) -> Result<Config, String> {
         if line.is_empty() {
             continue;
         }
-        let (ptr, raw) = line.split_once('=').ok_or_else(|| format!("line {}: no '='", n + 1))?;
+        let (ptr, raw) = line
+            .split_once('=')
+            .ok_or_else(|| format!("line {}: no '='", n + 1))?;
         let mut parts = ptr.splitn(3, '.');
         if parts.next() != Some(config_name) {
             return Err(format!("line {}: not in config {config_name}", n + 1));
         }
-        let sec = parts.next().ok_or_else(|| format!("line {}: no section", n + 1))?;
+        let sec = parts
+            .next()
+            .ok_or_else(|| format!("line {}: no section", n + 1))?;
         let vals = tokens(raw).map_err(|e| format!("line {}: {e}", n + 1))?;
         match parts.next() {
-            None => cfg.sections.push(Section::new(sec, vals.first().map(String::as_str).unwrap_or(""))),
+            None => cfg.sections.push(Section::new(
+                sec,
+                vals.first().map(String::as_str).unwrap_or(""),
+            )),
             Some(opt) => {
-                let s = cfg.section_mut(sec).ok_or_else(|| format!("line {}: option before its section", n + 1))?;
-                let v = if vals.len() == 1 { Value::One(vals[0].clone()) } else { Value::List(vals) };
+                let s = cfg
+                    .section_mut(sec)
+                    .ok_or_else(|| format!("line {}: option before its section", n + 1))?;
+                let v = if vals.len() == 1 {
+                    Value::One(vals[0].clone())
+                } else {
+                    Value::List(vals)
+                };
                 s.set(opt, v);
             }
         }
@@ -39,7 +52,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(cfg.get("wan1", "label"), Some("it's"));
-        assert_eq!(cfg.section("wan1").unwrap().list("dns"), ["1.1.1.1", "9.9.9.9"]);
+        assert_eq!(
+            cfg.section("wan1").unwrap().list("dns"),
+            ["1.1.1.1", "9.9.9.9"]
+        );
         assert!(super::parse("network", "dhcp.x=y\n").is_err());
     }
 }

@@ -1,0 +1,49 @@
+# JamMonitor — build, run the simulated router, test, benchmark, package.
+# `make run` starts the dashboard on a simulated OMR router on this machine; `make test` runs
+# everything CI runs. Both install what they need (apt, npm) when it is missing.
+
+CARGO ?= cargo
+RELEASE := target/release
+
+.PHONY: all build deps uci lint unit test test-browser bench run stop clean
+
+all: build
+
+deps:
+	tests/bed/install-deps.sh
+	@rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+	@rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+
+uci:
+	tests/bed/build-uci.sh
+
+build:
+	$(CARGO) build --release --workspace
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# Unit and integration tests (real uci, real ip in namespaces the tests create, real SQLite).
+unit: uci
+	$(CARGO) test --workspace
+	tests/bed/selftest.sh
+
+test-browser: build
+	tests/browser/run.sh
+
+test: deps uci lint unit
+
+bench: deps uci build
+	benches/run.sh
+
+run: deps uci build
+	scripts/run.sh
+
+stop:
+	scripts/stop.sh
+
+clean:
+	-scripts/stop.sh
+	$(CARGO) clean
+	rm -rf build .run

@@ -1,0 +1,419 @@
+//! Shared test bed for integration tests: a root made by the real `tests/bed/mkroot.sh` (configs
+//! written with the real OpenWrt `uci`), sessions in the ubus double, the real CGI binary run the
+//! way uhttpd runs it, and network namespaces that clean up after themselves.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn sh(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+/// A root tree that is removed on drop.
+pub struct TestRoot {
+    pub path: PathBuf,
+}
+
+impl TestRoot {
+    /// `live`: proc/sys link to the real ones (seen through a namespace when run in one).
+    pub fn new(live: bool) -> TestRoot {
+        let uci = repo().join("build/uci/bin/uci");
+        if !uci.exists() {
+            sh(Command::new(repo().join("tests/bed/build-uci.sh")).current_dir(repo()));
+        }
+        let n = SEQ.fetch_add(1, Ordering::SeqCst);
+        let path = std::env::temp_dir().join(format!("jm-root-{}-{n}", std::process::id()));
+        let mut cmd = Command::new(repo().join("tests/bed/mkroot.sh"));
+        if live {
+            cmd.arg("--live");
+        }
+        sh(cmd.arg(&path).current_dir(repo()));
+        TestRoot { path }
+    }
+
+    pub fn session(&self, read: bool, write: bool) -> String {
+        let n = SEQ.fetch_add(1, Ordering::SeqCst);
+        let sid = format!(
+            "{:08x}{:08x}{:016x}",
+            std::process::id(),
+            n,
+            0xabcdefu64 + n as u64
+        );
+        sh(Command::new(repo().join("tests/bed/session.sh"))
+            .arg(&self.path)
+            .arg(&sid)
+            .arg(if read { "1" } else { "0" })
+            .arg(if write { "1" } else { "0" }));
+        sid
+    }
+
+    pub fn file(&self, rel: &str) -> PathBuf {
+        self.path.join(rel.trim_start_matches('/'))
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.file(rel)).unwrap_or_default()
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        let p = self.file(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    /// How many times the ubus double was called (each call is one line).
+    pub fn ubus_calls(&self) -> usize {
+        self.read("var/run/ubus-double/calls.log").lines().count()
+    }
+
+    pub fn uci(&self, args: &[&str]) -> String {
+        let mut cmd = Command::new(repo().join("build/uci/bin/uci"));
+        cmd.arg("-c")
+            .arg(self.file("etc/config"))
+            .arg("-t")
+            .arg(self.file("tmp/.uci"))
+            .args(args);
+        sh(&mut cmd).trim_end().to_string()
+    }
+
+    /// Byte snapshot of every config file, to prove a refused request changed nothing.
+    pub fn configs(&self) -> Vec<(String, Vec<u8>)> {
+        let mut v: Vec<_> = std::fs::read_dir(self.file("etc/config"))
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+impl Drop for TestRoot {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// One CGI request, described the way uhttpd passes it.
+#[derive(Clone, Default)]
+pub struct Req {
+    pub method: String,
+    pub path_info: Option<String>,
+    pub query: String,
+    pub body: Vec<u8>,
+    pub content_length: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub netns: Option<String>,
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+    pub fn error_code(&self) -> String {
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+    pub fn data(&self) -> Value {
+        let j = self.json();
+        assert_eq!(j["ok"], true, "not ok: {j}");
+        j["data"].clone()
+    }
+}
+
+impl Req {
+    pub fn get(action: &str, sid: &str) -> Req {
+        Req {
+            method: "GET".into(),
+            path_info: Some(format!("/api/{action}")),
+            headers: vec![("HTTP_AUTHORIZATION".into(), format!("Bearer {sid}"))],
+            ..Default::default()
+        }
+    }
+    pub fn post(action: &str, sid: &str, body: &str) -> Req {
+        let mut r = Req::get(action, sid);
+        r.method = "POST".into();
+        r.body = body.as_bytes().to_vec();
+        r.content_length = Some(body.len().to_string());
+        r.headers
+            .push(("CONTENT_TYPE".into(), "application/json".into()));
+        r
+    }
+    pub fn header(mut self, k: &str, v: &str) -> Req {
+        self.headers.retain(|(n, _)| n != k);
+        self.headers.push((k.into(), v.into()));
+        self
+    }
+    pub fn in_netns(mut self, ns: &str) -> Req {
+        self.netns = Some(ns.into());
+        self
+    }
+
+    /// Runs the real CGI binary with a cleared environment, as uhttpd does.
+    pub fn run(&self, root: &TestRoot) -> Resp {
+        let bin = env!("CARGO_BIN_EXE_jammonitor");
+        let mut cmd = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, bin]);
+                c
+            }
+            None => Command::new(bin),
+        };
+        cmd.env_clear()
+            .env("PATH", "/sbin:/usr/sbin:/bin:/usr/bin")
+            .env("JAMMONITOR_ROOT", &root.path)
+            .env("REQUEST_METHOD", &self.method)
+            .env("QUERY_STRING", &self.query)
+            .env("SCRIPT_NAME", "/cgi-bin/jammonitor")
+            .env("HTTP_HOST", "192.168.100.1");
+        if let Some(p) = &self.path_info {
+            cmd.env("PATH_INFO", p);
+        }
+        if let Some(l) = &self.content_length {
+            cmd.env("CONTENT_LENGTH", l);
+        }
+        for (k, v) in &self.headers {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let body = self.body.clone();
+        let mut stdin = child.stdin.take().unwrap();
+        // The CGI may answer (413) before reading: a closed pipe here is fine.
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(&body);
+        });
+        let out = child.wait_with_output().unwrap();
+        let _ = writer.join();
+        parse_cgi(&out.stdout)
+    }
+}
+
+/// Splits the CGI output into the header block (must come first) and the body.
+pub fn parse_cgi(raw: &[u8]) -> Resp {
+    let sep = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| {
+            panic!(
+                "no header block in CGI output: {}",
+                String::from_utf8_lossy(raw)
+            )
+        });
+    let head = String::from_utf8_lossy(&raw[..sep]).into_owned();
+    let mut status = 0;
+    let mut headers = Vec::new();
+    for line in head.split("\r\n") {
+        let (k, v) = line.split_once(": ").expect("header line");
+        if k == "Status" {
+            status = v.split(' ').next().unwrap().parse().unwrap();
+        }
+        headers.push((k.to_string(), v.to_string()));
+    }
+    assert!(status > 0, "no Status header");
+    Resp {
+        status,
+        headers,
+        body: raw[sep + 4..].to_vec(),
+    }
+}
+
+/// A network namespace made by a test, deleted (with its devices) on drop.
+pub struct Netns {
+    pub name: String,
+    /// Processes that live as long as the namespace (e.g. the tun0 holder).
+    pub holders: std::cell::RefCell<Vec<std::process::Child>>,
+}
+
+impl Netns {
+    pub fn new(tag: &str) -> Netns {
+        let name = format!(
+            "jm-t{}-{}-{}",
+            std::process::id(),
+            tag,
+            SEQ.fetch_add(1, Ordering::SeqCst)
+        );
+        sh(Command::new("ip").args(["netns", "add", &name]));
+        let ns = Netns {
+            name,
+            holders: Default::default(),
+        };
+        ns.ip(&["link", "set", "lo", "up"]);
+        ns
+    }
+    pub fn ip(&self, args: &[&str]) -> String {
+        sh(Command::new("ip").arg("-n").arg(&self.name).args(args))
+    }
+    pub fn exec(&self, args: &[&str]) -> String {
+        sh(Command::new("ip")
+            .args(["netns", "exec", &self.name])
+            .args(args))
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        for mut c in self.holders.borrow_mut().drain(..) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+pub fn is_root() -> bool {
+    nix_is_root()
+}
+
+fn nix_is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+pub fn assert_exists(p: &Path) {
+    assert!(p.exists(), "{} missing", p.display());
+}
+
+impl Netns {
+    /// A tun device held open by a small process, so it has carrier like OpenVPN's tun0.
+    pub fn held_tun(&self, dev: &str) {
+        let script = format!(
+            "import fcntl,os,struct,sys\nfd=os.open('/dev/net/tun',os.O_RDWR)\n\
+             fcntl.ioctl(fd,0x400454ca,struct.pack('16sH',b'{dev}',0x1001))\nprint('ok',flush=True)\nsys.stdin.read()\n"
+        );
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &self.name, "python3", "-c", &script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        assert_eq!(line.trim(), "ok", "tun holder failed");
+        self.holders.borrow_mut().push(child);
+    }
+
+    /// A veth whose peer stays in the same namespace (no dummy module on this kernel).
+    pub fn veth(&self, dev: &str) {
+        let peer = format!("p-{dev}");
+        self.ip(&["link", "add", dev, "type", "veth", "peer", "name", &peer]);
+        self.ip(&["link", "set", &peer, "up"]);
+    }
+}
+
+/// A namespace shaped like the BPI-R4 OMR router of the fixture config: WAN devices lan1..lan3
+/// (veth links), the LAN bridge `wan`, a held-open `tun0` for omrvpn, OMR-style routes and kernel
+/// MPTCP endpoints. Enough for the readers; the full simulated router lives in tests/rig.
+pub fn mini_router(tag: &str) -> Netns {
+    let ns = Netns::new(tag);
+    for (dev, addr) in [
+        ("lan1", "10.1.1.2/24"),
+        ("lan2", "10.2.2.2/24"),
+        ("lan3", "10.3.3.2/24"),
+    ] {
+        ns.veth(dev);
+        ns.ip(&["addr", "add", addr, "dev", dev]);
+        ns.ip(&["link", "set", dev, "up"]);
+    }
+    ns.ip(&["link", "add", "wan", "type", "bridge"]);
+    ns.ip(&["addr", "add", "192.168.100.1/24", "dev", "wan"]);
+    ns.ip(&["link", "set", "wan", "up"]);
+    ns.ip(&["tuntap", "add", "tun0", "mode", "tun"]);
+    ns.held_tun("tun0");
+    ns.ip(&[
+        "addr",
+        "add",
+        "10.255.255.2",
+        "peer",
+        "10.255.255.1",
+        "dev",
+        "tun0",
+    ]);
+    ns.ip(&["link", "set", "tun0", "up"]);
+    ns.ip(&[
+        "route", "add", "default", "via", "10.1.1.1", "dev", "lan1", "metric", "3",
+    ]);
+    ns.ip(&[
+        "route", "add", "default", "via", "10.2.2.1", "dev", "lan2", "metric", "4",
+    ]);
+    for (table, gw, dev) in [
+        ("3", "10.1.1.1", "lan1"),
+        ("4", "10.2.2.1", "lan2"),
+        ("5", "10.3.3.1", "lan3"),
+    ] {
+        ns.ip(&[
+            "route", "add", "default", "via", gw, "dev", dev, "table", table,
+        ]);
+    }
+    ns.exec(&["sysctl", "-qw", "net.mptcp.enabled=1"]);
+    ns.ip(&[
+        "mptcp",
+        "limits",
+        "set",
+        "add_addr_accepted",
+        "8",
+        "subflows",
+        "8",
+    ]);
+    ns.ip(&[
+        "mptcp", "endpoint", "add", "10.1.1.2", "dev", "lan1", "subflow", "fullmesh",
+    ]);
+    ns.ip(&[
+        "mptcp", "endpoint", "add", "10.2.2.2", "dev", "lan2", "subflow", "fullmesh",
+    ]);
+    ns.ip(&[
+        "mptcp", "endpoint", "add", "10.3.3.2", "dev", "lan3", "subflow", "backup", "fullmesh",
+    ]);
+    ns
+}
