@@ -3,8 +3,11 @@
 
 pub mod actions;
 pub mod auth;
+pub mod bypass;
 pub mod error;
 pub mod http;
 pub mod store;
 pub mod system;
+pub mod txn;
+pub mod validate;
 pub mod wans;

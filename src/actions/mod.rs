@@ -3,6 +3,11 @@
 
 pub mod interfaces;
 pub mod overview;
+pub mod wan;
+pub mod wan_advanced;
+pub mod wan_edit;
+pub mod wan_managed;
+pub mod wan_roles;
 
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Method, Request, Response};
@@ -19,6 +24,11 @@ type Handler = fn(&Ctx) -> ApiResult<Response>;
 const ACTIONS: &[(&str, Method, Handler)] = &[
     ("overview", Method::Get, overview::handle),
     ("interfaces", Method::Get, interfaces::handle),
+    ("wan", Method::Get, wan::handle),
+    ("wan.roles", Method::Post, wan_roles::handle),
+    ("wan.edit", Method::Post, wan_edit::handle),
+    ("wan.advanced", Method::Post, wan_advanced::handle),
+    ("wan.managed", Method::Post, wan_managed::handle),
 ];
 
 /// Finds the action before authorization, so an unknown path or a wrong method is answered

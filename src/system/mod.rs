@@ -7,6 +7,7 @@ pub mod lock;
 pub mod mptcp_diag;
 pub mod procfs;
 pub mod runner;
+pub mod services;
 pub mod sysfs;
 pub mod uci;
 

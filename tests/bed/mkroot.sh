@@ -68,6 +68,13 @@ ln -s "$uci_bin" "$root/sbin/uci"
 ln -s "$ip_bin" "$root/sbin/ip"
 ln -s "$ss_bin" "$root/usr/sbin/ss"
 ln -s "$repo/tests/doubles/ubus" "$root/bin/ubus"
+# netifd/procd doubles (tests/doubles): the kernel side they drive (ip, ip mptcp) is real.
+ln -s "$repo/tests/doubles/ifupdown" "$root/sbin/ifup"
+ln -s "$repo/tests/doubles/ifupdown" "$root/sbin/ifdown"
+ln -s "$repo/tests/doubles/init-mptcp" "$root/etc/init.d/mptcp"
+for svc in omr-tracker network; do
+    ln -s "$repo/tests/doubles/init-service" "$root/etc/init.d/$svc"
+done
 
 if [ $live = 1 ]; then
     ln -s /proc "$root/proc"

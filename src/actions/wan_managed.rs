@@ -1,0 +1,87 @@
+//! `POST wan.managed` — `{"wans": ["wan1", "wan2", …]}`: which interfaces the dashboard manages
+//! (`jammonitor.main.wan`). An empty list means "every eligible WAN". The list must keep the
+//! current Primary, so the exactly-one-master rule still holds over the managed set.
+
+use super::Ctx;
+use crate::bypass;
+use crate::error::{ApiError, ApiResult};
+use crate::http::{Fields, Response};
+use crate::system::Root;
+use crate::system::uci::cli::Op;
+use crate::system::uci::{self, Config};
+use crate::txn::{Plan, Txn};
+use crate::wans::{self, Role};
+use serde_json::json;
+
+fn parse(body: &[u8], network: &Config) -> ApiResult<Vec<String>> {
+    let f = Fields::parse(body)?;
+    f.only(&["wans"])?;
+    let items = f.array("wans")?;
+    if items.len() > 32 {
+        return Err(ApiError::field("wans", "at most 32 interfaces"));
+    }
+    let mut names: Vec<String> = Vec::new();
+    for (i, v) in items.iter().enumerate() {
+        let field = format!("wans[{i}]");
+        let name = v
+            .as_str()
+            .ok_or_else(|| ApiError::field(&field, "must be a string"))?;
+        let eligible = wans::eligible(network, &[name.to_string()]);
+        if !eligible.iter().any(|w| w.name == name) {
+            return Err(ApiError::field(
+                &field,
+                "not a WAN-capable network interface (LAN, VPN and loopback are excluded)",
+            ));
+        }
+        if names.iter().any(|n| n == name) {
+            return Err(ApiError::field(&field, "is listed twice"));
+        }
+        names.push(name.to_string());
+    }
+    if !names.is_empty() {
+        let masters = wans::eligible(network, &names)
+            .into_iter()
+            .filter(|w| names.contains(&w.name) && w.role == Role::Master)
+            .count();
+        if masters != 1 {
+            return Err(ApiError::field(
+                "wans",
+                "must include exactly one Primary (master) WAN",
+            ));
+        }
+    }
+    Ok(names)
+}
+
+pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
+    let root = ctx.root;
+    parse(&ctx.req.body, &uci::load(root, "network")?)?;
+    bypass::refuse_if_active(root)?;
+    let txn = Txn::begin(root, "wan", &["jammonitor"])?;
+    let names = parse(&ctx.req.body, &uci::load(root, "network")?)?;
+    let mut ops = Vec::new();
+    if uci::load(root, "jammonitor")?.section("main").is_none() {
+        ops.push(Op::Set("jammonitor.main".into(), "jammonitor".into()));
+    }
+    ops.push(Op::Delete("jammonitor.main.wan".into()));
+    ops.extend(
+        names
+            .iter()
+            .map(|n| Op::AddList("jammonitor.main.wan".into(), n.clone())),
+    );
+    let verify = |uci: &crate::system::uci::Uci| -> ApiResult<()> {
+        let got: Vec<String> = wans::managed_list(&uci.show("jammonitor")?);
+        if got == names {
+            Ok(())
+        } else {
+            Err(ApiError::internal("managed list differs after commit"))
+        }
+    };
+    let apply = |_: &Root| Ok(());
+    txn.run(Plan {
+        ops,
+        verify: &verify,
+        apply: &apply,
+    })?;
+    Ok(Response::ok(json!({"managed": names})))
+}
