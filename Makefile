@@ -28,6 +28,7 @@ lint:
 unit: uci
 	$(CARGO) test --workspace
 	tests/bed/selftest.sh
+	tests/rig/selftest.sh
 
 test-browser: build
 	tests/browser/run.sh
@@ -38,7 +39,7 @@ bench: deps uci build
 	benches/run.sh
 
 run: deps uci build
-	scripts/run.sh
+	scripts/run.sh $(RUN_ARGS)
 
 stop:
 	scripts/stop.sh

@@ -19,6 +19,8 @@ chromium
 vnstat
 hyperfine
 strace
+curl
+procps
 iproute2
 python3
 util-linux

@@ -1,0 +1,110 @@
+//! `make bench`: one `overview` CGI run, process start to exit, against a namespace shaped like
+//! the BPI-R4 router (3 WANs, LAN bridge, tun0, MPTCP endpoints), with the ubus auth double.
+//! Reports the median wall time, the child processes spawned (counted with strace), and ratios
+//! against two baselines measured in the same run: the exec floor (a static no-op) and the
+//! predecessor's shell pipelines for the same data.
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::*;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const RUNS: usize = 300;
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn time(runs: usize, mut f: impl FnMut()) -> Duration {
+    for _ in 0..10 {
+        f();
+    }
+    median(
+        (0..runs)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed()
+            })
+            .collect(),
+    )
+}
+
+fn cgi(root: &TestRoot, sid: &str, prefix: &[&str]) -> Command {
+    let bin = env!("CARGO_BIN_EXE_jammonitor");
+    let mut c = Command::new(prefix.first().copied().unwrap_or(bin));
+    c.args(prefix.iter().skip(1)).args(if prefix.is_empty() { vec![] } else { vec![bin] });
+    c.env_clear()
+        .env("PATH", "/sbin:/usr/sbin:/bin:/usr/bin")
+        .env("JAMMONITOR_ROOT", &root.path)
+        .env("REQUEST_METHOD", "GET")
+        .env("PATH_INFO", "/api/overview")
+        .env("QUERY_STRING", "")
+        .env("HTTP_AUTHORIZATION", format!("Bearer {sid}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    c
+}
+
+fn main() {
+    assert!(is_root(), "the bench needs root (network namespace)");
+    let root = TestRoot::new(true);
+    let ns = mini_router("bench");
+    let sid = root.session(true, false);
+
+    // Everything below runs inside the namespace: enter it once for this process.
+    let f = std::fs::File::open(format!("/run/netns/{}", ns.name)).unwrap();
+    nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+
+    let out = cgi(&root, &sid, &[]).stdout(Stdio::piped()).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("Status: 200"), "overview failed: {text}");
+
+    let cgi_t = time(RUNS, || {
+        cgi(&root, &sid, &[]).status().unwrap();
+    });
+    let floor_t = time(RUNS, || {
+        Command::new("/bin/true").status().unwrap();
+    });
+    let script = common::repo().join("benches/baseline/predecessor_overview.sh");
+    let base_t = time(30, || {
+        Command::new("/bin/sh")
+            .arg(&script)
+            .env("JAMMONITOR_ROOT", &root.path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+    });
+
+    // Child processes: every execve after the CGI's own.
+    let trace = std::env::temp_dir().join(format!("jm-bench-strace-{}", std::process::id()));
+    let st = cgi(&root, &sid, &["strace", "-f", "-qq", "-e", "trace=execve", "-o", trace.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let execs = std::fs::read_to_string(&trace).unwrap();
+    let _ = std::fs::remove_file(&trace);
+    let children: Vec<String> = execs
+        .lines()
+        .filter(|l| l.contains("execve(") && !l.contains("= -1"))
+        .skip(1)
+        .map(|l| l.split('"').nth(1).unwrap_or("?").to_string())
+        .collect();
+
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!("overview CGI (process start to exit), median of {RUNS} runs");
+    println!("  jammonitor overview      {:8.2} ms", ms(cgi_t));
+    println!("  exec floor (/bin/true)   {:8.2} ms   cgi/floor    = {:.2}", ms(floor_t), ms(cgi_t) / ms(floor_t));
+    println!(
+        "  predecessor pipelines    {:8.2} ms   cgi/baseline = {:.3} ({:.1}x faster)",
+        ms(base_t),
+        ms(cgi_t) / ms(base_t),
+        ms(base_t) / ms(cgi_t)
+    );
+    println!("  child processes: {} {:?}", children.len(), children);
+    assert!(children.len() <= 2, "budget: at most 2 child processes");
+}
