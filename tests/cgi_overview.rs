@@ -102,6 +102,12 @@ fn overview_matches_fixture_root_and_namespace() {
     let kernel: Value = serde_json::from_str(&ns.ip(&["-j", "mptcp", "endpoint", "show"])).unwrap();
     assert_eq!(eps.len(), kernel.as_array().unwrap().len());
     assert_eq!(eps.len(), 3);
+    for (ours, k) in eps.iter().zip(kernel.as_array().unwrap()) {
+        assert_eq!(
+            (&ours["id"], &ours["address"], &ours["dev"]),
+            (&k["id"], &k["address"], &k["dev"])
+        );
+    }
     assert_eq!(eps[2]["dev"], "lan3");
     assert!(
         eps[2]["flags"]

@@ -1,14 +1,15 @@
-//! `GET overview`: everything the Overview tab shows, in one answer. Files are read in-process;
-//! the only child process is one `ip -batch` (the auth `ubus` call is the other). The CGI never
-//! pings and never asks the Internet: pings come from the collector's live ring, public IPs from
-//! omr-tracker's values in UCI.
+//! `GET overview`: everything the Overview tab shows, in one answer, with no child process of its
+//! own (the auth `ubus` call is the only one): files are read and the kernel is asked (netlink)
+//! in-process. The CGI never pings and never asks the Internet: pings come from the collector's
+//! live ring, public IPs from omr-tracker's values in UCI.
 
 use super::{Ctx, now_epoch, round1};
 use crate::error::ApiResult;
 use crate::http::Response;
-use crate::system::ip::{self, Link, Query, Snapshot};
+use crate::system::ip::{Link, Route};
+use crate::system::mptcp_pm::{self, Endpoint, Limits};
 use crate::system::uci::{self, Config};
-use crate::system::{Root, clock, mptcp_diag, procfs, sysfs};
+use crate::system::{Root, clock, mptcp_diag, procfs, rtnl, sysfs};
 use crate::wans;
 use serde_json::{Value, json};
 
@@ -22,15 +23,16 @@ pub fn build(root: &Root) -> ApiResult<Value> {
     let network = uci::load(root, "network")?;
     let omr = uci::load(root, "openmptcprouter")?;
     let jm = uci::load(root, "jammonitor")?;
-    let snap = ip::snapshot(root, &[Query::Links, Query::Routes, Query::Mptcp])?;
-    let links = snap.links.as_deref().unwrap_or_default();
+    let links = rtnl::links();
+    let routes = rtnl::routes().unwrap_or_default();
+    let (endpoints, limits) = mptcp_pm::read();
     Ok(json!({
         "generated_at": now,
         "system": system(root, now),
-        "tunnel": tunnel(&network, links, &snap),
+        "tunnel": tunnel(&network, &links, &routes),
         "vps": vps(root, &omr),
-        "wans": wans_summary(&network, &omr, &jm, &snap, now),
-        "mptcp": mptcp(&snap),
+        "wans": wans_summary(&network, &omr, &jm, &links, &routes, now),
+        "mptcp": mptcp(endpoints, limits),
         "counters": counters(root, now),
         "pings": live_pings(root),
     }))
@@ -97,14 +99,13 @@ fn find_link<'a>(links: &'a [Link], dev: Option<&str>) -> Option<&'a Link> {
     links.iter().find(|l| l.ifname == dev)
 }
 
-fn tunnel(network: &Config, links: &[Link], snap: &Snapshot) -> Value {
+fn tunnel(network: &Config, links: &[Link], routes: &[Route]) -> Value {
     let device = network.get("omrvpn", "device").unwrap_or("tun0");
     let link = find_link(links, Some(device));
     let addr = link.and_then(Link::ipv4);
     // Point-to-point tunnels carry the peer on the address; others route via it.
     let peer = addr.and_then(|a| a.address.clone()).or_else(|| {
-        snap.routes
-            .as_ref()?
+        routes
             .iter()
             .find(|r| r.dev.as_deref() == Some(device) && r.gateway.is_some())?
             .gateway
@@ -163,11 +164,10 @@ fn wans_summary(
     network: &Config,
     omr: &Config,
     jm: &Config,
-    snap: &Snapshot,
+    links: &[Link],
+    routes: &[Route],
     now: f64,
 ) -> Vec<Value> {
-    let links = snap.links.as_deref().unwrap_or_default();
-    let routes = snap.routes.as_deref().unwrap_or_default();
     wans::selected(network, jm)
         .into_iter()
         .map(|w| {
@@ -206,11 +206,11 @@ fn wans_summary(
         .collect()
 }
 
-fn mptcp(snap: &Snapshot) -> Value {
+fn mptcp(endpoints: Option<Vec<Endpoint>>, limits: Option<Limits>) -> Value {
     let counts = mptcp_diag::counts();
     json!({
-        "endpoints": snap.endpoints,
-        "limits": snap.limits,
+        "endpoints": endpoints,
+        "limits": limits,
         "connections": counts.map(|c| c.connections),
         "subflows_active": counts.map(|c| c.subflows),
     })

@@ -2,10 +2,14 @@
 //! command through [`runner`], so tests point the whole product at a fixture tree or a namespace.
 
 pub mod clock;
+pub mod conntrack;
 pub mod ip;
 pub mod lock;
 pub mod mptcp_diag;
+pub mod mptcp_pm;
+pub mod netlink;
 pub mod procfs;
+pub mod rtnl;
 pub mod runner;
 pub mod services;
 pub mod sysfs;
