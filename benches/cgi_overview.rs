@@ -35,7 +35,8 @@ fn time(runs: usize, mut f: impl FnMut()) -> Duration {
 fn cgi(root: &TestRoot, sid: &str, prefix: &[&str]) -> Command {
     let bin = env!("CARGO_BIN_EXE_jammonitor");
     let mut c = Command::new(prefix.first().copied().unwrap_or(bin));
-    c.args(prefix.iter().skip(1)).args(if prefix.is_empty() { vec![] } else { vec![bin] });
+    c.args(prefix.iter().skip(1))
+        .args(if prefix.is_empty() { vec![] } else { vec![bin] });
     c.env_clear()
         .env("PATH", "/sbin:/usr/sbin:/bin:/usr/bin")
         .env("JAMMONITOR_ROOT", &root.path)
@@ -59,7 +60,10 @@ fn main() {
     let f = std::fs::File::open(format!("/run/netns/{}", ns.name)).unwrap();
     nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
 
-    let out = cgi(&root, &sid, &[]).stdout(Stdio::piped()).output().unwrap();
+    let out = cgi(&root, &sid, &[])
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("Status: 200"), "overview failed: {text}");
 
@@ -82,9 +86,21 @@ fn main() {
 
     // Child processes: every execve after the CGI's own.
     let trace = std::env::temp_dir().join(format!("jm-bench-strace-{}", std::process::id()));
-    let st = cgi(&root, &sid, &["strace", "-f", "-qq", "-e", "trace=execve", "-o", trace.to_str().unwrap()])
-        .status()
-        .unwrap();
+    let st = cgi(
+        &root,
+        &sid,
+        &[
+            "strace",
+            "-f",
+            "-qq",
+            "-e",
+            "trace=execve",
+            "-o",
+            trace.to_str().unwrap(),
+        ],
+    )
+    .status()
+    .unwrap();
     assert!(st.success());
     let execs = std::fs::read_to_string(&trace).unwrap();
     let _ = std::fs::remove_file(&trace);
@@ -98,7 +114,11 @@ fn main() {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!("overview CGI (process start to exit), median of {RUNS} runs");
     println!("  jammonitor overview      {:8.2} ms", ms(cgi_t));
-    println!("  exec floor (/bin/true)   {:8.2} ms   cgi/floor    = {:.2}", ms(floor_t), ms(cgi_t) / ms(floor_t));
+    println!(
+        "  exec floor (/bin/true)   {:8.2} ms   cgi/floor    = {:.2}",
+        ms(floor_t),
+        ms(cgi_t) / ms(floor_t)
+    );
     println!(
         "  predecessor pipelines    {:8.2} ms   cgi/baseline = {:.3} ({:.1}x faster)",
         ms(base_t),
