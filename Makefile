@@ -5,7 +5,7 @@
 CARGO ?= cargo
 RELEASE := target/release
 
-.PHONY: all build deps uci lint unit test test-browser bench run stop clean
+.PHONY: all build deps uci lint unit test test-browser test-package ipk bench run stop clean
 
 all: build
 
@@ -34,6 +34,13 @@ test-browser: build
 	tests/browser/run.sh
 
 test: deps uci lint unit
+
+# An .ipk for this machine's architecture (the OpenWrt SDK Makefile is luci/openwrt/Makefile).
+ipk: build
+	scripts/mkipk.sh
+
+test-package: build
+	tests/package_test.sh
 
 bench: deps uci build
 	benches/run.sh
