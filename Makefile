@@ -33,7 +33,7 @@ unit: uci
 test-browser: build
 	tests/browser/run.sh
 
-test: deps uci lint unit
+test: deps uci lint unit test-package test-browser
 
 # An .ipk for this machine's architecture (the OpenWrt SDK Makefile is luci/openwrt/Makefile).
 ipk: build

@@ -1,0 +1,118 @@
+// The one HTTP client of the app. Every request carries `Authorization: Bearer <sid>`
+// (the LuCI cookie never reaches /cgi-bin/jammonitor, and custom headers are dropped by
+// uhttpd). Errors always surface as ApiError with the server's code and message.
+
+const SID_RE = /^[0-9a-f]{32}$/;
+const DEFAULT_TIMEOUT_MS = 10000;
+
+export class ApiError extends Error {
+	constructor(code, message, status = 0, field = null) {
+		super(message);
+		this.name = 'ApiError';
+		this.code = code;
+		this.status = status;
+		this.field = field;
+	}
+}
+
+export function createApi({sessionId, apiBase = '/cgi-bin/jammonitor/api/'}) {
+	const base = apiBase.endsWith('/') ? apiBase : apiBase + '/';
+
+	async function send(method, action, {query, body, timeoutMs = DEFAULT_TIMEOUT_MS, signal} = {}) {
+		if (!SID_RE.test(sessionId || ''))
+			throw new ApiError('auth_missing', 'No valid session id', 403);
+		if (!/^[a-z0-9_]+$/.test(action)) throw new Error('api: bad action ' + action);
+
+		const url = base + action + (query ? '?' + new URLSearchParams(query) : '');
+		const headers = {Authorization: 'Bearer ' + sessionId, Accept: 'application/json'};
+		if (body !== undefined) headers['Content-Type'] = 'application/json';
+
+		const {signal: sig, cleanup, timedOut} = linkedAbort(signal, timeoutMs);
+		let res;
+		try {
+			res = await fetch(url, {
+				method, headers, signal: sig, cache: 'no-store', credentials: 'omit',
+				body: body === undefined ? undefined : JSON.stringify(body),
+			});
+		} catch (e) {
+			cleanup();
+			if (timedOut()) throw new ApiError('timeout', 'The router did not answer in time', 0);
+			if (e.name === 'AbortError') throw e; // caller cancelled: not an error to show
+			throw new ApiError('network', 'Cannot reach the router', 0);
+		}
+		try {
+			return await readResponse(res);
+		} catch (e) {
+			if (timedOut()) throw new ApiError('timeout', 'The router did not answer in time', 0);
+			throw e;
+		} finally {
+			cleanup();
+		}
+	}
+
+	return {
+		sessionId,
+		get: (action, opts) => send('GET', action, opts).then(unwrap),
+		post: (action, body, opts) => send('POST', action, {...opts, body: body ?? {}}).then(unwrap),
+		// Downloads go through fetch + Blob so the sid never appears in a URL
+		// (history, logs, Referer).
+		download: (action, {query, filename, timeoutMs = 120000, signal} = {}) =>
+			download(base, sessionId, action, query, filename, timeoutMs, signal),
+	};
+}
+
+function unwrap(json) {
+	return json.data;
+}
+
+// Parses a JSON envelope; non-JSON answers (uhttpd 502, proxies) become ApiError too.
+async function readResponse(res) {
+	const text = await res.text();
+	let json = null;
+	try { json = text ? JSON.parse(text) : null; } catch { /* handled below */ }
+	if (json && json.ok === true && res.ok) return json;
+	const err = json && json.error;
+	if (err && typeof err === 'object')
+		throw new ApiError(String(err.code || 'error'), String(err.message || res.statusText), res.status, err.field ?? null);
+	throw new ApiError('http_' + res.status, 'HTTP ' + res.status + (res.statusText ? ' ' + res.statusText : ''), res.status);
+}
+
+async function download(base, sessionId, action, query, filename, timeoutMs, signal) {
+	if (!SID_RE.test(sessionId || '')) throw new ApiError('auth_missing', 'No valid session id', 403);
+	const {signal: sig, cleanup} = linkedAbort(signal, timeoutMs);
+	try {
+		const res = await fetch(base + action + (query ? '?' + new URLSearchParams(query) : ''), {
+			headers: {Authorization: 'Bearer ' + sessionId}, signal: sig, cache: 'no-store', credentials: 'omit',
+		});
+		if (!res.ok) await readResponse(res); // throws the server's error
+		const blob = await res.blob();
+		const url = URL.createObjectURL(blob);
+		const a = document.createElement('a');
+		a.href = url;
+		a.download = filename || action;
+		document.body.appendChild(a);
+		a.click();
+		a.remove();
+		setTimeout(() => URL.revokeObjectURL(url), 10000);
+	} finally {
+		cleanup();
+	}
+}
+
+// An AbortSignal that fires on the caller's signal or after timeoutMs
+// (AbortSignal.any is too new for some router-admin browsers).
+function linkedAbort(outer, timeoutMs) {
+	const ctl = new AbortController();
+	let timed = false;
+	const timer = setTimeout(() => { timed = true; ctl.abort(); }, timeoutMs);
+	const onOuter = () => ctl.abort();
+	if (outer) {
+		if (outer.aborted) ctl.abort();
+		else outer.addEventListener('abort', onOuter, {once: true});
+	}
+	return {
+		signal: ctl.signal,
+		timedOut: () => timed,
+		cleanup: () => { clearTimeout(timer); outer?.removeEventListener('abort', onOuter); },
+	};
+}

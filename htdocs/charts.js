@@ -1,0 +1,77 @@
+// Thin wrapper around the vendored uPlot (vendor/uplot, MIT). uPlot ships its minified
+// build as a classic script defining the global `uPlot`, so it is loaded once with a
+// <script> element on first use; no CDN, routers are often offline.
+
+let loading = null;
+
+function loadUPlot() {
+	if (window.uPlot) return Promise.resolve(window.uPlot);
+	if (loading) return loading;
+	loading = new Promise((resolve, reject) => {
+		const css = document.createElement('link');
+		css.rel = 'stylesheet';
+		css.href = new URL('./vendor/uplot/uPlot.min.css', import.meta.url).href;
+		document.head.appendChild(css);
+		const s = document.createElement('script');
+		s.src = new URL('./vendor/uplot/uPlot.iife.min.js', import.meta.url).href;
+		s.onload = () => (window.uPlot ? resolve(window.uPlot) : reject(new Error('uPlot missing')));
+		s.onerror = () => { loading = null; reject(new Error('cannot load uPlot')); };
+		document.head.appendChild(s);
+	});
+	return loading;
+}
+
+// Colours work on light and dark backgrounds alike (canvas cannot use currentColor).
+export const COLORS = {down: '#2f9e63', up: '#e07b24', line: '#3b82d6'};
+
+// A small axis-less line chart. series: [{label, stroke}]. Returns {setData(x, ...ys), destroy()}.
+// x is in seconds; values may contain null (a gap: a counter reset or a missed poll).
+export function sparkline(container, {series, height = 44, windowSec = 300}) {
+	let plot = null, data = null, destroyed = false, uPlotCtor = null;
+
+	const build = () => {
+		const width = Math.floor(container.clientWidth);
+		if (!uPlotCtor || !data || width < 20 || destroyed) return;
+		plot = new uPlotCtor({
+			width, height,
+			pxAlign: false,
+			cursor: {show: false},
+			legend: {show: false},
+			select: {show: false},
+			scales: {
+				// x: at most a trailing window of windowSec, so a long history scrolls instead of squeezing.
+				x: {time: false, range: (u, min, max) => (max > min ? [Math.max(min, max - windowSec), max] : [min - 1, min + 1])},
+				// y: from zero, so an idle link reads as a flat line at the bottom, not as noise.
+				y: {range: (u, min, max) => [0, Math.max(max || 0, 1) * 1.1]},
+			},
+			axes: [{show: false}, {show: false}],
+			series: [{}, ...series.map(s => ({label: s.label, stroke: s.stroke, width: 1.5, points: {show: false}, spanGaps: false}))],
+		}, data, container);
+	};
+
+	const ro = new ResizeObserver(() => {
+		const width = Math.floor(container.clientWidth);
+		if (plot && width >= 20) plot.setSize({width, height});
+		else if (!plot) build();
+	});
+	ro.observe(container);
+	container.style.minHeight = height + 'px';
+
+	loadUPlot().then(ctor => { uPlotCtor = ctor; if (!plot) build(); }).catch(() => {
+		container.classList.add('jm-chart-missing'); // numbers still show; the chart is a bonus
+	});
+
+	return {
+		setData(x, ...ys) {
+			data = [x, ...ys];
+			if (plot) plot.setData(data);
+			else build();
+		},
+		destroy() {
+			destroyed = true;
+			ro.disconnect();
+			if (plot) plot.destroy();
+			plot = null;
+		},
+	};
+}

@@ -1,0 +1,46 @@
+// Small shared building blocks for the tabs: blocks (titled cards with an age line),
+// label/value rows and badges. All text goes through dom.h (textContent only).
+
+import {h} from './dom.js';
+import {_, N_} from './i18n.js';
+import * as fmt from './format.js';
+
+// A titled block; `body` is filled by the caller, `age` shows when its data was measured.
+export function block(title, {wide = false} = {}) {
+	const age = h('span', {class: 'jm-age'});
+	const body = h('div', {class: 'jm-block-body'});
+	const el = h('section', {class: ['jm-block', wide && 'jm-wide']},
+		h('header', {class: 'jm-block-head'}, h('h3', {text: title}), age), body);
+	return {el, body, age};
+}
+
+// A definition-list row: label and value (value: string or node).
+export function row(label, value, {title} = {}) {
+	return [h('dt', {text: label}), h('dd', {class: 'jm-value', title}, value ?? fmt.DASH)];
+}
+
+export function dl(rows) {
+	return h('dl', {class: 'jm-dl'}, rows);
+}
+
+// kind: ok | bad | warn | muted | info
+export function badge(text, kind = 'muted', title) {
+	return h('span', {class: 'jm-badge jm-' + kind, text, title});
+}
+
+export function upBadge(up) {
+	if (up === true) return badge(_('Up'), 'ok');
+	if (up === false) return badge(_('Down'), 'bad');
+	return badge(_('Unknown'), 'muted');
+}
+
+// Multipath roles as OMR names them → our words (master is the one Primary link).
+const ROLES = {master: [N_('Primary'), 'info'], on: [N_('Bonded'), 'ok'], backup: [N_('Standby'), 'warn'], off: [N_('Disabled'), 'muted']};
+export function roleBadge(role) {
+	const r = ROLES[role];
+	return r ? badge(_(r[0]), r[1], 'multipath ' + role) : badge(role ? String(role) : _('Unknown'), 'muted');
+}
+
+export function emptyNote(text) {
+	return h('p', {class: 'jm-note', text});
+}
