@@ -79,6 +79,21 @@ pub fn authorize(root: &Root, req: &Request) -> ApiResult<Level> {
             "cross-origin write refused",
         ));
     }
+    match access(root, sid, level)? {
+        true => Ok(level),
+        // A read-only session asking to write gets told so, not "log in again".
+        false if level == Level::Write => Err(ApiError::new(
+            403,
+            "auth_readonly",
+            "this session may view JamMonitor but not change settings",
+        )),
+        false => Err(denied()),
+    }
+}
+
+/// Asks rpcd whether `sid` may `level` our ACL group: `Ok(false)` for `{"access":false}`, an error
+/// for anything else that is not `{"access":true}` (unknown or expired session, ubus failure).
+pub fn access(root: &Root, sid: &str, level: Level) -> ApiResult<bool> {
     let msg = serde_json::json!({
         "ubus_rpc_session": sid,
         "scope": "access-group",
@@ -95,14 +110,11 @@ pub fn authorize(root: &Root, req: &Request) -> ApiResult<Level> {
         return Err(denied());
     }
     match serde_json::from_slice::<serde_json::Value>(&out.stdout) {
-        Ok(v) if v.get("access") == Some(&serde_json::Value::Bool(true)) => Ok(level),
-        // A read-only session asking to write gets told so, not "log in again".
-        Ok(_) if level == Level::Write => Err(ApiError::new(
-            403,
-            "auth_readonly",
-            "this session may view JamMonitor but not change settings",
-        )),
-        _ => Err(denied()),
+        Ok(v) => match v.get("access") {
+            Some(serde_json::Value::Bool(b)) => Ok(*b),
+            _ => Err(denied()),
+        },
+        Err(_) => Err(denied()),
     }
 }
 

@@ -152,3 +152,13 @@ fn every_answer_is_a_cgi_header_block_with_json() {
         "Status comes first, nothing printed before the headers"
     );
 }
+
+#[test]
+fn session_reports_the_write_level() {
+    let root = TestRoot::new(false);
+    let ro = root.session(true, false);
+    let rw = root.session(true, true);
+    assert_eq!(Req::get("session", &ro).run(&root).data()["write"], false);
+    assert_eq!(Req::get("session", &rw).run(&root).data()["write"], true);
+    assert_eq!(Req::get("session", UNKNOWN).run(&root).status, 403);
+}

@@ -38,6 +38,23 @@ fn interfaces_grouped_with_addresses_stats_and_routes() {
     assert_eq!(tun["group"], "vpn");
     assert_eq!(tun["addresses"][0]["peer"], "10.255.255.1");
     assert_eq!(get("eth9")["group"], "other");
+    // A port of the LAN bridge is LAN too.
+    ns.ip(&["link", "set", "eth9", "master", "wan"]);
+    let d2 = Req::get("interfaces", &sid)
+        .in_netns(&ns.name)
+        .run(&root)
+        .data();
+    let eth9 = d2["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "eth9")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (eth9["group"].as_str(), eth9["master"].as_str()),
+        (Some("lan"), Some("wan"))
+    );
     assert_eq!(get("eth9")["up"], false);
     assert!(ifs.iter().all(|i| i["name"] != "lo"));
     assert_eq!(get("p-lan1")["group"], "other");

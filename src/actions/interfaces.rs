@@ -101,9 +101,24 @@ pub fn build(root: &Root) -> ApiResult<Value> {
         .map(|d| (d.name.clone(), d))
         .collect();
 
-    let interfaces: Vec<Value> = snap
-        .links
-        .unwrap_or_default()
+    let links = snap.links.unwrap_or_default();
+    let own_group = |l: &Link| {
+        group(
+            root,
+            l,
+            owners.get(&l.ifname).map(|o| o.0.as_str()),
+            &wan_names,
+        )
+    };
+    // A bridge port belongs where its bridge does (the LAN ports of `br-lan`/`wan` are LAN).
+    let group_of = |l: &Link| {
+        l.master
+            .as_deref()
+            .and_then(|m| links.iter().find(|x| x.ifname == m))
+            .map(own_group)
+            .unwrap_or_else(|| own_group(l))
+    };
+    let interfaces: Vec<Value> = links
         .iter()
         .filter(|l| !is_fallback_device(&l.ifname))
         .map(|l| {
@@ -111,7 +126,8 @@ pub fn build(root: &Root) -> ApiResult<Value> {
             let st = stats.get(&l.ifname).cloned().unwrap_or_default();
             json!({
                 "name": l.ifname,
-                "group": group(root, l, owner.map(|o| o.0.as_str()), &wan_names),
+                "group": group_of(l),
+                "master": l.master,
                 "uci": owner.map(|o| &o.0),
                 "label": owner.and_then(|o| o.1.as_ref()),
                 "state": l.operstate.as_deref().unwrap_or("UNKNOWN"),

@@ -3,6 +3,7 @@
 
 pub mod interfaces;
 pub mod overview;
+pub mod session;
 pub mod wan;
 pub mod wan_advanced;
 pub mod wan_edit;
@@ -24,6 +25,7 @@ type Handler = fn(&Ctx) -> ApiResult<Response>;
 const ACTIONS: &[(&str, Method, Handler)] = &[
     ("overview", Method::Get, overview::handle),
     ("interfaces", Method::Get, interfaces::handle),
+    ("session", Method::Get, session::handle),
     ("wan", Method::Get, wan::handle),
     ("wan.roles", Method::Post, wan_roles::handle),
     ("wan.edit", Method::Post, wan_edit::handle),

@@ -39,6 +39,9 @@ pub struct Link {
     pub address: Option<String>,
     #[serde(default)]
     pub linkinfo: Option<Value>,
+    /// The bridge (or bond) this link is a port of.
+    #[serde(default)]
+    pub master: Option<String>,
     #[serde(default)]
     pub addr_info: Vec<AddrInfo>,
 }

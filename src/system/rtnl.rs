@@ -57,6 +57,7 @@ pub fn links() -> Vec<Link> {
                     link_type: None,
                     address: None,
                     linkinfo: None,
+                    master: None,
                     addr_info: Vec::new(),
                 });
                 out.len() - 1
