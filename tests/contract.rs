@@ -1,0 +1,228 @@
+//! Contract test (DESIGN §10): docs/openapi.json describes every action, and real answers from the
+//! CGI (against a namespace and the real uci) match it. The validator covers the JSON Schema
+//! subset the document uses; an unknown keyword fails the test rather than being ignored.
+mod common;
+use common::*;
+use serde_json::{Value, json};
+
+fn spec() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(repo().join("docs/openapi.json")).unwrap())
+        .unwrap()
+}
+
+fn resolve<'a>(doc: &'a Value, s: &'a Value) -> &'a Value {
+    match s.get("$ref").and_then(Value::as_str) {
+        Some(r) => {
+            let mut cur = doc;
+            for part in r.trim_start_matches("#/").split('/') {
+                cur = &cur[part];
+            }
+            resolve(doc, cur)
+        }
+        None => s,
+    }
+}
+
+fn type_ok(t: &str, v: &Value) -> bool {
+    match t {
+        "object" => v.is_object(),
+        "array" => v.is_array(),
+        "string" => v.is_string(),
+        "integer" => v.is_i64() || v.is_u64(),
+        "number" => v.is_number(),
+        "boolean" => v.is_boolean(),
+        "null" => v.is_null(),
+        other => panic!("unknown type {other}"),
+    }
+}
+
+/// Returns the list of violations (path: problem).
+fn check(doc: &Value, schema: &Value, v: &Value, path: &str, errs: &mut Vec<String>) {
+    let s = resolve(doc, schema);
+    let Some(map) = s.as_object() else { return };
+    for (k, rule) in map {
+        match k.as_str() {
+            "type" => {
+                let ok = match rule {
+                    Value::String(t) => type_ok(t, v),
+                    Value::Array(ts) => ts.iter().any(|t| type_ok(t.as_str().unwrap(), v)),
+                    _ => false,
+                };
+                if !ok {
+                    errs.push(format!("{path}: {v} is not of type {rule}"));
+                    return;
+                }
+            }
+            "properties" => {
+                if let Some(o) = v.as_object() {
+                    for (name, sub) in rule.as_object().unwrap() {
+                        if let Some(x) = o.get(name) {
+                            check(doc, sub, x, &format!("{path}.{name}"), errs);
+                        }
+                    }
+                }
+            }
+            "required" => {
+                if let Some(o) = v.as_object() {
+                    for r in rule.as_array().unwrap() {
+                        if !o.contains_key(r.as_str().unwrap()) {
+                            errs.push(format!("{path}: missing {r}"));
+                        }
+                    }
+                }
+            }
+            "additionalProperties" => {
+                if let Some(o) = v.as_object() {
+                    let known: Vec<&str> = map
+                        .get("properties")
+                        .and_then(Value::as_object)
+                        .map(|p| p.keys().map(String::as_str).collect())
+                        .unwrap_or_default();
+                    for (name, x) in o.iter().filter(|(n, _)| !known.contains(&n.as_str())) {
+                        match rule {
+                            Value::Bool(false) => {
+                                errs.push(format!("{path}: undocumented member {name}"))
+                            }
+                            Value::Bool(true) => {}
+                            sub => check(doc, sub, x, &format!("{path}.{name}"), errs),
+                        }
+                    }
+                }
+            }
+            "items" => {
+                if let Some(a) = v.as_array() {
+                    for (i, x) in a.iter().enumerate() {
+                        check(doc, rule, x, &format!("{path}[{i}]"), errs);
+                    }
+                }
+            }
+            "enum" => {
+                if !rule.as_array().unwrap().contains(v) {
+                    errs.push(format!("{path}: {v} not in {rule}"));
+                }
+            }
+            "const" => {
+                if rule != v {
+                    errs.push(format!("{path}: {v} is not {rule}"));
+                }
+            }
+            "minimum" | "maximum" => {
+                if let Some(n) = v.as_f64() {
+                    let lim = rule.as_f64().unwrap();
+                    if (k == "minimum" && n < lim) || (k == "maximum" && n > lim) {
+                        errs.push(format!("{path}: {n} violates {k} {lim}"));
+                    }
+                }
+            }
+            "maxItems" | "minProperties" | "maxLength" => {
+                let n = rule.as_u64().unwrap() as usize;
+                let bad = match k.as_str() {
+                    "maxItems" => v.as_array().is_some_and(|a| a.len() > n),
+                    "minProperties" => v.as_object().is_some_and(|o| o.len() < n),
+                    _ => v.as_str().is_some_and(|s| s.chars().count() > n),
+                };
+                if bad {
+                    errs.push(format!("{path}: violates {k} {n}"));
+                }
+            }
+            "description" | "$ref" => {}
+            other => panic!("validator does not know keyword {other}"),
+        }
+    }
+}
+
+fn validate(doc: &Value, schema: &Value, v: &Value, what: &str) {
+    let mut errs = Vec::new();
+    check(doc, schema, v, "$", &mut errs);
+    assert!(
+        errs.is_empty(),
+        "{what} does not match docs/openapi.json:\n{}\n{v:#}",
+        errs.join("\n")
+    );
+}
+
+#[test]
+fn every_action_is_documented_and_nothing_else() {
+    let doc = spec();
+    let mut documented: Vec<String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|p| p.trim_start_matches('/').to_string())
+        .collect();
+    let mut actual: Vec<String> = jammonitor::actions::names().map(String::from).collect();
+    documented.sort();
+    actual.sort();
+    assert_eq!(
+        documented, actual,
+        "docs/openapi.json paths vs the action table"
+    );
+}
+
+#[test]
+fn answers_match_the_document() {
+    let doc = spec();
+    let root = TestRoot::new(true);
+    let ns = mini_router("contract");
+    let rw = root.session(true, true);
+    let bodies = [
+        ("wan.roles", json!({"roles": {"wan2": "master"}})),
+        (
+            "wan.edit",
+            json!({"name": "wan2", "label": "DSL", "mtu": 1480, "dns": ["9.9.9.9"]}),
+        ),
+        (
+            "wan.advanced",
+            json!({"failover": {"timeout": 2, "count": 2, "tries": 3, "interval": 2, "failure_interval": 5, "tries_up": 3},
+                   "mptcp": {"scheduler": "blest", "path_manager": "fullmesh", "congestion": "bbr", "subflows": 8, "stale_loss_cnt": 4}}),
+        ),
+        ("wan.managed", json!({"wans": []})),
+    ];
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let action = path.trim_start_matches('/');
+        let (method, op) = item.as_object().unwrap().iter().next().unwrap();
+        let resp = if method == "get" {
+            Req::get(action, &rw).in_netns(&ns.name).run(&root)
+        } else {
+            let body = &bodies
+                .iter()
+                .find(|(a, _)| *a == action)
+                .unwrap_or_else(|| panic!("no sample body for {action}"))
+                .1;
+            validate(
+                &doc,
+                &op["requestBody"]["content"]["application/json"]["schema"],
+                body,
+                &format!("{action} request"),
+            );
+            Req::post(action, &rw, &body.to_string())
+                .in_netns(&ns.name)
+                .run(&root)
+        };
+        let status = resp.status.to_string();
+        let schema =
+            &resolve(&doc, &op["responses"][&status])["content"]["application/json"]["schema"];
+        assert!(
+            !schema.is_null(),
+            "{action}: status {status} is not documented: {}",
+            String::from_utf8_lossy(&resp.body)
+        );
+        assert_eq!(
+            resp.status,
+            200,
+            "{action}: {}",
+            String::from_utf8_lossy(&resp.body)
+        );
+        validate(&doc, schema, &resp.json(), action);
+    }
+    // Errors have the documented shape too.
+    let e = Req::post("wan.edit", &rw, r#"{"name":"wan2","mtu":1}"#)
+        .in_netns(&ns.name)
+        .run(&root);
+    validate(
+        &doc,
+        &json!({"$ref": "#/components/schemas/Error"}),
+        &e.json(),
+        "error",
+    );
+}
