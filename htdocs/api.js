@@ -21,7 +21,8 @@ export function createApi({sessionId, apiBase = '/cgi-bin/jammonitor/api/'}) {
 	async function send(method, action, {query, body, timeoutMs = DEFAULT_TIMEOUT_MS, signal} = {}) {
 		if (!SID_RE.test(sessionId || ''))
 			throw new ApiError('auth_missing', 'No valid session id', 403);
-		if (!/^[a-z0-9_]+$/.test(action)) throw new Error('api: bad action ' + action);
+		// Action names are words, optionally dotted (wan.roles, wan.edit).
+		if (!/^[a-z0-9_]+(\.[a-z0-9_]+)*$/.test(action)) throw new Error('api: bad action ' + action);
 
 		const url = base + action + (query ? '?' + new URLSearchParams(query) : '');
 		const headers = {Authorization: 'Bearer ' + sessionId, Accept: 'application/json'};

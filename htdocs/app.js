@@ -6,6 +6,7 @@ import * as i18n from './i18n.js';
 import {createApi} from './api.js';
 import {createPoller} from './poll.js';
 import * as overview from './tabs/overview.js';
+import * as wan from './tabs/wan.js';
 import * as interfaces from './tabs/interfaces.js';
 import * as settings from './tabs/settings.js';
 import * as placeholder from './tabs/placeholder.js';
@@ -15,7 +16,7 @@ const {_, N_} = i18n;
 // id, English title, module (placeholder until built). Titles are translated at mount.
 const TABS = [
 	['overview', N_('Overview'), overview],
-	['wan-policy', N_('WAN Policy'), null],
+	['wan-policy', N_('WAN Policy'), wan],
 	['interfaces', N_('Interfaces'), interfaces],
 	['clients', N_('Clients'), null],
 	['wifi', N_('Wi-Fi APs'), null],
@@ -96,6 +97,8 @@ export async function mount(container, {sessionId, apiBase = '/cgi-bin/jammonito
 			return el;
 		},
 		onLanguage: () => remount(),
+		// Polls the visible tab now (after a write), unless a poll is already in flight.
+		refresh: () => poller.refresh(),
 	};
 
 	function tabFor(id) {
@@ -118,6 +121,7 @@ export async function mount(container, {sessionId, apiBase = '/cgi-bin/jammonito
 			if (on) b.setAttribute('aria-current', 'page'); else b.removeAttribute('aria-current');
 		}
 		const tab = tabFor(id);
+		if (current && current.tab.hide) current.tab.hide(); // e.g. cancel a drag, close popups
 		for (const t of instances.values()) t.el.hidden = t !== tab;
 		current = {id, tab};
 		writeHashTab(id);
