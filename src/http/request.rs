@@ -200,9 +200,12 @@ fn percent_decode(s: &str) -> Option<String> {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' => {
+                // Both must be hex digits: from_str_radix alone would take "%+f" as 0x0f.
                 let hex = bytes.get(i + 1..i + 3)?;
-                let hex = std::str::from_utf8(hex).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
+                if !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return None;
+                }
+                out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
                 i += 2;
             }
             b => out.push(b),
@@ -275,6 +278,7 @@ mod tests {
             Some("a")
         );
         assert_eq!(Query::parse("a=%zz").unwrap_err().status, 400);
+        assert_eq!(Query::parse("a=%+f").unwrap_err().status, 400);
         assert_eq!(q.int("a", 0..=5, 9).unwrap(), 1);
         assert_eq!(
             q.int("a", 2..=5, 9).unwrap_err().field.as_deref(),

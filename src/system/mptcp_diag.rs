@@ -54,7 +54,7 @@ fn request(family: u8) -> Vec<u8> {
 }
 
 /// `mptcpi_subflows` from the INET_DIAG_INFO attribute after the inet_diag_msg.
-fn extra_subflows(msg: &[u8]) -> Option<u8> {
+pub fn extra_subflows(msg: &[u8]) -> Option<u8> {
     attrs(msg.get(INET_DIAG_MSG_LEN..)?)
         .find(|(k, _)| *k == INET_DIAG_INFO)?
         .1

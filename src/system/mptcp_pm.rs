@@ -92,7 +92,8 @@ pub fn read() -> (Option<Vec<Endpoint>>, Option<Limits>) {
     (endpoints, limits)
 }
 
-fn endpoint(msg_attrs: &[u8]) -> Option<Endpoint> {
+/// One MPTCP_PM_CMD_GET_ADDR answer (after the genl header); public for the fuzz target.
+pub fn endpoint(msg_attrs: &[u8]) -> Option<Endpoint> {
     let (_, nested) = attrs(msg_attrs).find(|(k, _)| *k == ATTR_ADDR)?;
     let (mut id, mut address, mut flags, mut ifindex) = (None, None, 0u32, 0u32);
     for (k, v) in attrs(nested) {

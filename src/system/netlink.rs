@@ -127,7 +127,7 @@ pub fn split(buf: &[u8], out: &mut Vec<Vec<u8>>) -> Result<bool, NlError> {
                 let errno = u32_at(buf, off + HDR).ok_or(NlError::Malformed)? as i32;
                 // errno 0 is an acknowledgement, not an error.
                 if errno != 0 {
-                    return Err(NlError::Kernel(-errno));
+                    return Err(NlError::Kernel(errno.wrapping_neg()));
                 }
                 return Ok(true);
             }

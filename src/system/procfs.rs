@@ -41,8 +41,9 @@ pub fn parse_cpu(stat: &str) -> Option<CpuTimes> {
     if v.len() < 4 {
         return None;
     }
-    let total: u64 = v.iter().sum();
-    let idle = v[3] + v.get(4).copied().unwrap_or(0);
+    // Hostile or corrupt input must not overflow: such a line is no sample.
+    let total = v.iter().try_fold(0u64, |a, &x| a.checked_add(x))?;
+    let idle = v[3].checked_add(v.get(4).copied().unwrap_or(0))?;
     Some(CpuTimes {
         busy: total - idle,
         total,
@@ -83,7 +84,11 @@ pub fn parse_meminfo(s: &str) -> Option<Mem> {
     };
     let total_kb = field("MemTotal")?;
     let available_kb = field("MemAvailable").or_else(|| {
-        Some(field("MemFree")? + field("Buffers").unwrap_or(0) + field("Cached").unwrap_or(0))
+        Some(
+            field("MemFree")?
+                .saturating_add(field("Buffers").unwrap_or(0))
+                .saturating_add(field("Cached").unwrap_or(0)),
+        )
     })?;
     Some(Mem {
         total_kb,
@@ -184,6 +189,8 @@ mod tests {
             None
         );
         assert!(parse_cpu("intr 1 2").is_none());
+        // Found by fuzzing: counters that would overflow are no sample, not a panic.
+        assert!(parse_cpu("cpu 18446744073709551615 3 0 0").is_none());
     }
 
     #[test]
@@ -195,6 +202,10 @@ mod tests {
         let m =
             parse_meminfo("MemTotal: 1000 kB\nMemFree: 100 kB\nMemAvailable: 600 kB\n").unwrap();
         assert_eq!(m.available_kb, 600);
+        let m =
+            parse_meminfo("MemTotal: 1000 kB\nMemFree: 18446744073709551615 kB\nBuffers: 1 kB\n")
+                .unwrap();
+        assert_eq!(m.available_kb, 1000);
     }
 
     #[test]

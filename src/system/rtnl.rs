@@ -115,7 +115,8 @@ pub fn routes() -> Option<Vec<Route>> {
     Some(msgs.iter().filter_map(|m| route(m)).collect())
 }
 
-fn route(m: &[u8]) -> Option<Route> {
+/// One RTM_NEWROUTE payload (rtmsg + attributes); public for the fuzz target.
+pub fn route(m: &[u8]) -> Option<Route> {
     let (dst_len, table8, protocol, scope, rtype) =
         (*m.get(1)?, *m.get(4)?, *m.get(5)?, *m.get(6)?, *m.get(7)?);
     if rtype != 1 {
