@@ -101,6 +101,14 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
     })))
 }
 
+/// The managed WANs as the configuration on disk has them now.
+pub fn managed(root: &crate::system::Root) -> ApiResult<Vec<Wan>> {
+    Ok(wans::selected(
+        &uci::load(root, "network")?,
+        &uci::load(root, "jammonitor")?,
+    ))
+}
+
 /// MTU is configured on the `device` section whose `name` is the WAN's device (OMR convention).
 pub fn device_mtu(network: &Config, device: Option<&str>) -> Option<u32> {
     let dev = device?;

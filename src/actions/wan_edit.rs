@@ -231,16 +231,10 @@ fn verify(e: &Edit, device: Option<&str>, n: &Config) -> bool {
 
 pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
     let root = ctx.root;
-    let selected = |r: &Root| -> ApiResult<Vec<Wan>> {
-        Ok(wans::selected(
-            &uci::load(r, "network")?,
-            &uci::load(r, "jammonitor")?,
-        ))
-    };
-    parse(&ctx.req.body, &selected(root)?)?;
+    parse(&ctx.req.body, &super::wan::managed(root)?)?;
     bypass::refuse_if_active(root)?;
     let txn = Txn::begin(root, "wan", &["network"])?;
-    let current = selected(root)?;
+    let current = super::wan::managed(root)?;
     let edit = parse(&ctx.req.body, &current)?;
     let wan = current
         .iter()

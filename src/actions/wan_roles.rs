@@ -67,12 +67,12 @@ fn parse(body: &[u8], selected: &[Wan]) -> ApiResult<BTreeMap<String, Role>> {
         if !selected.iter().any(|w| &w.name == name) {
             return Err(ApiError::field(&field, "not a managed WAN interface"));
         }
-        let role = obj
-            .raw(name)
-            .and_then(|v| v.as_str())
-            .and_then(Role::parse)
-            .filter(|_| obj.raw(name).and_then(|v| v.as_str()) != Some("handover"))
-            .ok_or_else(|| ApiError::field(&field, "must be one of: master, on, backup, off"))?;
+        // Only the four current names: the legacy `handover` is read, never written.
+        let role = match obj.raw(name).and_then(|v| v.as_str()) {
+            Some(s @ ("master" | "on" | "backup" | "off")) => Role::parse(s),
+            _ => None,
+        }
+        .ok_or_else(|| ApiError::field(&field, "must be one of: master, on, backup, off"))?;
         out.insert(name.clone(), role);
     }
     if out.is_empty() {
@@ -85,11 +85,11 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
     let root = ctx.root;
     // Validate against the configuration as it is now, then again under the lock (another tab may
     // have changed it in between): nothing is written unless both pass.
-    let selected_now = selected(root)?;
+    let selected_now = super::wan::managed(root)?;
     parse(&ctx.req.body, &selected_now)?;
     bypass::refuse_if_active(root)?;
     let txn = Txn::begin(root, "wan", &["network", "openmptcprouter"])?;
-    let current = selected(root)?;
+    let current = super::wan::managed(root)?;
     let requested =
         parse(&ctx.req.body, &current).map_err(|e| e.context("configuration changed meanwhile"))?;
     let next = resolve(&current, &requested)?;
@@ -158,13 +158,6 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
     })?;
     Ok(Response::ok(
         json!({"roles": next, "changed": changed_names}),
-    ))
-}
-
-fn selected(root: &Root) -> ApiResult<Vec<Wan>> {
-    Ok(wans::selected(
-        &uci::load(root, "network")?,
-        &uci::load(root, "jammonitor")?,
     ))
 }
 
