@@ -5,7 +5,7 @@
 CARGO ?= cargo
 RELEASE := target/release
 
-.PHONY: all build deps uci lint unit test test-browser test-package ipk bench run stop clean
+.PHONY: all build deps uci lint unit test test-browser test-package ipk bench fuzz fuzz-smoke run stop clean
 
 all: build
 
@@ -33,7 +33,7 @@ unit: uci
 test-browser: build
 	tests/browser/run.sh
 
-test: deps uci lint unit test-package test-browser
+test: deps uci lint unit fuzz-smoke test-package test-browser
 
 # An .ipk for this machine's architecture (the OpenWrt SDK Makefile is luci/openwrt/Makefile).
 ipk: build
@@ -41,6 +41,15 @@ ipk: build
 
 test-package: build
 	tests/package_test.sh
+
+FUZZ_SECS ?= 60
+
+# Fuzz every parser (cargo-fuzz on stable via RUSTC_BOOTSTRAP; installs cargo-fuzz if missing).
+fuzz:
+	tests/fuzz/run.sh $(FUZZ_SECS)
+
+fuzz-smoke:
+	tests/fuzz/run.sh 10
 
 bench: deps uci build
 	benches/run.sh
@@ -54,4 +63,4 @@ stop:
 clean:
 	-scripts/stop.sh
 	$(CARGO) clean
-	rm -rf build .run
+	rm -rf build .run dist tests/fuzz/target tests/fuzz/artifacts

@@ -70,6 +70,29 @@ fn main() {
     let cgi_t = time(RUNS, || {
         cgi(&root, &sid, &[]).status().unwrap();
     });
+    // The shipped multi-call binary (the collector called as `jammonitor`), when built.
+    let multi = common::repo().join("target/release/jammonitor-collector");
+    let multi_t = multi.exists().then(|| {
+        let link = std::env::temp_dir().join(format!("jm-bench-{}/jammonitor", std::process::id()));
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&multi, &link).unwrap();
+        let t = time(RUNS, || {
+            let c = cgi(&root, &sid, &[]);
+            std::process::Command::new(&link)
+                .env_clear()
+                .envs(
+                    c.get_envs()
+                        .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))),
+                )
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .status()
+                .unwrap();
+        });
+        std::fs::remove_dir_all(link.parent().unwrap()).unwrap();
+        t
+    });
     let floor_t = time(RUNS, || {
         Command::new("/bin/true").status().unwrap();
     });
@@ -125,6 +148,13 @@ fn main() {
         ms(cgi_t) / ms(base_t),
         ms(base_t) / ms(cgi_t)
     );
+    if let Some(t) = multi_t {
+        println!(
+            "  shipped multi-call binary {:7.2} ms   multi/cgi    = {:.2}",
+            ms(t),
+            ms(t) / ms(cgi_t)
+        );
+    }
     println!("  child processes: {} {:?}", children.len(), children);
     assert!(children.len() <= 2, "budget: at most 2 child processes");
 }

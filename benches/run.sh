@@ -1,10 +1,9 @@
 #!/bin/sh
 # `make bench`: every benchmark, each printing its figures as ratios against a baseline measured
 # in the same run. Needs root (network namespaces).
+#   cgi_overview: one `overview` CGI run vs the exec floor and the predecessor's shell pipelines
+#   collector:    CPU/RSS per sample vs vnStat's daemon, DB size after 30 days, history queries
 set -eu
 cd "$(dirname "$0")/.."
 cargo bench --bench cgi_overview
-for b in benches/*.rs; do
-    name=$(basename "$b" .rs)
-    [ "$name" = cgi_overview ] || cargo bench --bench "$name"
-done
+cargo bench -p jammonitor-collector --bench collector

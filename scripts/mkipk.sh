@@ -8,16 +8,16 @@ set -eu
 cd "$(dirname "$0")/.."
 arch=${1:-$(uname -m)}
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
-cgi=target/release/jammonitor
+# One multi-call binary: the collector, which is also the CGI when called as `jammonitor`.
 collector=target/release/jammonitor-collector
-[ -x "$cgi" ] || { echo "mkipk: build first (make build)" >&2; exit 1; }
+[ -x "$collector" ] || { echo "mkipk: build first (make build)" >&2; exit 1; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 data="$work/data" ctrl="$work/control"
 mkdir -p "$data/www/cgi-bin" "$data/usr/sbin" "$data/www/luci-static/resources" "$ctrl"
-install -m 0755 "$cgi" "$data/www/cgi-bin/jammonitor"
-[ ! -x "$collector" ] || install -m 0755 "$collector" "$data/usr/sbin/jammonitor-collector"
+install -m 0755 "$collector" "$data/usr/sbin/jammonitor-collector"
+ln -s ../../usr/sbin/jammonitor-collector "$data/www/cgi-bin/jammonitor"
 cp -R htdocs "$data/www/luci-static/resources/jammonitor"
 rm -f "$data/www/luci-static/resources/jammonitor/index.html" "$data/www/luci-static/resources/jammonitor/standalone.js"
 cp -R luci/htdocs/. "$data/www/"
@@ -30,7 +30,7 @@ size=$(du -sk "$data" | cut -f1)
 cat >"$ctrl/control" <<CTRL
 Package: jammonitor
 Version: $version
-Depends: libc, rpcd, uhttpd, luci-base
+Depends: libc, rpcd, uhttpd, luci-base, e2fsprogs, block-mount, kmod-fs-ext4, kmod-usb-storage
 Source: https://github.com/madebyjamstudios/jammonitor
 License: MIT
 Section: luci

@@ -66,7 +66,7 @@ if [ -x "$COLLECTOR" ]; then
     stop_pid "$COL_PID" "$COLLECTOR"
     if [ "$mode" = rig ]; then
         # inside jm-router: its pings go to rig addresses only (1.1.1.1 and the VPS live in jm-vps)
-        ip netns exec "$NS_ROUTER" /usr/bin/env JAMMONITOR_ROOT="$JM_ROOT" setsid "$COLLECTOR" \
+        ip netns exec "$NS_ROUTER" /usr/bin/env JAMMONITOR_ROOT="$JM_ROOT" setsid "$COLLECTOR" --foreground \
             >>"$COL_LOG" 2>&1 </dev/null &
         echo $! >"$COL_PID"
         sleep 0.5

@@ -4,8 +4,11 @@
 pub mod actions;
 pub mod auth;
 pub mod bypass;
+pub mod cgi;
 pub mod error;
 pub mod http;
+pub mod jobs;
+pub mod omr;
 pub mod store;
 pub mod system;
 pub mod txn;

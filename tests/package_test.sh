@@ -19,6 +19,8 @@ for f in www/cgi-bin/jammonitor www/luci-static/resources/jammonitor/app.js \
     [ -e "$tmp/data/$f" ] || fail "missing /$f"
 done
 [ -x "$tmp/data/www/cgi-bin/jammonitor" ] || fail "CGI not executable"
+[ -L "$tmp/data/www/cgi-bin/jammonitor" ] || fail "the CGI should be the multi-call binary's link"
+[ -x "$tmp/data/usr/sbin/jammonitor-collector" ] || fail "collector missing"
 [ ! -e "$tmp/data/www/luci-static/resources/jammonitor/index.html" ] || fail "the demo host page must not ship"
 grep -q '^/etc/config/jammonitor$' "$tmp/ctrl/conffiles" || fail "conffiles"
 grep -q '^Package: jammonitor$' "$tmp/ctrl/control" || fail "control"
@@ -36,4 +38,6 @@ PY
 # The CGI in the package answers like the one tested (a request without a session → 403 JSON).
 ans=$(env -i REQUEST_METHOD=GET PATH_INFO=/api/overview QUERY_STRING= "$tmp/data/www/cgi-bin/jammonitor")
 echo "$ans" | head -n1 | grep -q '^Status: 403' || fail "packaged CGI: $ans"
+# …and the same binary under its own name is the collector.
+"$tmp/data/usr/sbin/jammonitor-collector" --help 2>&1 | grep -q -- '--once' || fail "collector name does not run the collector"
 echo "package_test: ok ($out, $size bytes)"

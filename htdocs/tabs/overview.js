@@ -4,13 +4,17 @@
 // browser's cannot make data look fresh or stale.
 
 import {h, replace, setText} from '../dom.js';
-import {_} from '../i18n.js';
+import {_, N_, currentLang} from '../i18n.js';
 import * as fmt from '../format.js';
 import {block, row, dl, badge, upBadge, roleBadge, emptyNote} from '../ui.js';
 import {sparkline, COLORS} from '../charts.js';
 import {createThroughput} from '../throughput.js';
 
 export const INTERVAL_MS = 5000;
+const PING_NAMES = {internet: N_('Internet'), vps: N_('VPS'), tunnel: N_('Tunnel')};
+// Sub-millisecond RTTs (a LAN peer, a local tunnel end) keep two significant digits, not "0 ms".
+const rttText = v => (typeof v === 'number' && v > 0 && v < 1
+	? v.toLocaleString(currentLang(), {maximumSignificantDigits: 2}) + ' ms' : fmt.ms(v));
 
 export function create({api}) {
 	const b = {
@@ -28,6 +32,11 @@ export function create({api}) {
 	const pingCharts = new Map(); // target name → {chart, value}
 	let pingAge = null; // age of the collector's ping round at receipt (s)
 	let pingInterval = 3;
+	let pingClock = null; // {gen: router time of the answer (s), at: performance.now() at receipt}
+	let seed = null, seedAt = 0, seedState = 'no'; // the one-time `pings?minutes=10` history
+	const pingNote = h('p', {class: 'jm-note', hidden: true});
+	const pingList = h('div', {class: 'jm-pings'});
+	b.pings.body.append(pingNote, pingList);
 	let data = null, receivedAt = 0;
 	const wanAges = []; // [{el, base}] tracker ages to refresh every tick
 
@@ -46,6 +55,7 @@ export function create({api}) {
 		renderMptcp(d.mptcp || {});
 		renderThroughput(d, rates);
 		tick();
+		if (seedState === 'no') await loadSeed(signal); // once per page load, after the first answer
 	}
 
 	function renderTunnel(d) {
@@ -110,51 +120,116 @@ export function create({api}) {
 		})));
 	}
 
-	// pings stays null until the collector runs (the CGI never pings; one pinger serves every
-	// tab). Shape (docs/api.md, live file): {updated_at, interval_s, targets: [{name, host,
-	// series: [[ts_ms, rtt|null]…], last_rtt_ms, loss_pct}]}. Remote APs (ap:*) belong to Wi-Fi.
-	function renderPings(p, d) {
-		if (!p) {
-			pingAge = null;
-			if (b.pings.el.dataset.key !== '') {
-				b.pings.el.dataset.key = '';
-				for (const c of pingCharts.values()) c.chart.destroy();
-				pingCharts.clear();
-			}
-			replace(b.pings.body, emptyNote(_('Ping history needs the collector, which is not running')));
-			return;
+	// Pings (Internet, VPS, Tunnel; remote APs belong to the Wi-Fi tab). The CGI never pings:
+	// `pings` is the collector's live ring (null until it runs; shape in docs/api.md, live
+	// file): {updated_at, interval_s, targets: [{name, host, series: [[ts_ms, rtt|null]…],
+	// last_rtt_ms, loss_pct}]}. Right after the page loads, `pings?minutes=10` is asked ONCE
+	// for the per-minute history, so the graphs are full even when the ring is young (the
+	// collector just restarted) or missing (then the history is all there is). Never polled.
+	function seedSeries(name, before) {
+		const t = seed && Array.isArray(seed.targets) ? seed.targets.find(x => x && x.name === name) : null;
+		if (!t || !Array.isArray(t.points)) return [];
+		// [minute start ms, min, avg, max, loss %, sent]: plotted at the minute's middle,
+		// a minute with every ping lost (max null) is a loss.
+		return t.points.filter(x => Array.isArray(x) && typeof x[0] === 'number' && x[0] + 60000 <= before)
+			.map(x => [x[0] + 30000, typeof x[3] === 'number' && typeof x[2] === 'number' ? x[2] : null]);
+	}
+
+	function seedLoss(name) {
+		const t = seed && Array.isArray(seed.targets) ? seed.targets.find(x => x && x.name === name) : null;
+		let sent = 0, lost = 0;
+		for (const x of (t && Array.isArray(t.points) ? t.points : [])) {
+			if (typeof x[5] === 'number' && typeof x[4] === 'number') { sent += x[5]; lost += x[5] * x[4] / 100; }
 		}
-		const names = {internet: _('Internet'), vps: _('VPS'), tunnel: _('Tunnel')};
-		const targets = (Array.isArray(p.targets) ? p.targets : []).filter(t => t && t.name in names);
-		// Both times are the router's clock, so their difference is a true age.
-		pingInterval = typeof p.interval_s === 'number' && p.interval_s > 0 ? p.interval_s : 3;
-		pingAge = typeof p.updated_at === 'number' && typeof d.generated_at === 'number' ? Math.max(0, d.generated_at - p.updated_at) : null;
-		const key = 'p:' + targets.map(t => t.name + '=' + t.host).join('|');
+		return sent ? (lost / sent) * 100 : null;
+	}
+
+	async function loadSeed(signal) {
+		seedState = 'asked';
+		try {
+			seed = await api.get('pings', {query: {minutes: 10}, signal});
+			seedAt = performance.now();
+		} catch (err) {
+			if (err && err.name === 'AbortError') { seedState = 'no'; return; }
+			seed = null; // history is a bonus: live pings still show
+		}
+		seedState = 'done';
+		if (data) renderPings(data.pings, data);
+	}
+
+	function renderPings(p, d) {
+		const live = !!(p && Array.isArray(p.targets));
+		let list;
+		if (live) {
+			// Both times are the router's clock, so their difference is a true age.
+			pingInterval = typeof p.interval_s === 'number' && p.interval_s > 0 ? p.interval_s : 3;
+			pingAge = typeof p.updated_at === 'number' && typeof d.generated_at === 'number' ? Math.max(0, d.generated_at - p.updated_at) : null;
+			pingClock = {gen: d.generated_at, at: receivedAt};
+			list = p.targets.filter(t => t && t.name in PING_NAMES).map(t => {
+				const ring = (Array.isArray(t.series) ? t.series : []).filter(x => Array.isArray(x) && typeof x[0] === 'number');
+				return {name: t.name, host: t.host, ring, series: [...seedSeries(t.name, ring.length ? ring[0][0] : Infinity), ...ring],
+					loss: typeof t.loss_pct === 'number' ? t.loss_pct : null};
+			});
+		} else {
+			pingAge = null;
+			pingClock = seed ? {gen: seed.generated_at, at: seedAt} : null;
+			list = (seed && Array.isArray(seed.targets) ? seed.targets : []).filter(t => t && t.name in PING_NAMES)
+				.map(t => ({name: t.name, host: t.host, ring: null, series: seedSeries(t.name, Infinity), loss: seedLoss(t.name)}))
+				.filter(t => t.series.length);
+		}
+		const order = Object.keys(PING_NAMES);
+		list.sort((a, b2) => order.indexOf(a.name) - order.indexOf(b2.name));
+		setText(pingNote, live ? '' : _('Ping history needs the collector, which is not running.') + ' ' + (list.length
+			? _('The graphs show the last minutes it recorded (per-minute averages).')
+			: _('Start it under Diagnostics.')));
+		pingNote.hidden = live;
+
+		const key = (live ? 'live:' : 'hist:') + list.map(t => t.name + '=' + t.host).join('|');
 		if (b.pings.el.dataset.key !== key) {
 			for (const c of pingCharts.values()) c.chart.destroy();
 			pingCharts.clear();
 			b.pings.el.dataset.key = key;
-			replace(b.pings.body, targets.length ? h('div', {class: 'jm-pings'}, targets.map(t => {
+			replace(pingList, list.length ? list.map(t => {
 				const value = h('span', {class: 'jm-value'});
+				const ageEl = h('span', {class: 'jm-age'});
 				const graph = h('div', {class: 'jm-spark', 'aria-hidden': 'true'});
-				pingCharts.set(t.name, {value, chart: sparkline(graph, {height: 32, windowSec: 600, series: [{label: 'RTT', stroke: COLORS.line}]})});
+				pingCharts.set(t.name, {value, ageEl, lastTs: null, chart: sparkline(graph, {height: 32, windowSec: 600, series: [{label: 'RTT', stroke: COLORS.line}]})});
 				return h('div', {class: 'jm-ping', 'data-target': t.name},
-					h('div', {class: 'jm-ping-head'}, h('strong', {text: names[t.name]}), h('span', {class: 'jm-muted', text: t.host || ''}), value),
-					graph);
-			})) : emptyNote(_('No ping target configured.')));
+					h('div', {class: 'jm-ping-head'}, h('strong', {text: _(PING_NAMES[t.name])}), h('span', {class: 'jm-muted', text: t.host || ''}), value),
+					graph, ageEl);
+			}) : live ? emptyNote(_('No ping target configured.')) : null);
 		}
-		for (const t of targets) {
+		for (const t of list) {
 			const c = pingCharts.get(t.name);
 			if (!c) continue;
-			const series = Array.isArray(t.series) ? t.series : [];
-			const lastLost = series.length > 0 && series[series.length - 1][1] == null;
-			const loss = typeof t.loss_pct === 'number' ? t.loss_pct : null;
-			const rtt = lastLost ? null : t.last_rtt_ms;
-			// Same thresholds as the predecessor: green < 50 ms and < 5 % loss, amber < 150 ms and < 20 %.
-			const kind = rtt == null ? 'bad' : rtt < 50 && (loss ?? 0) < 5 ? 'ok' : rtt < 150 && (loss ?? 0) < 20 ? 'warn' : 'bad';
-			replace(c.value, badge(rtt == null ? _('timeout') : fmt.ms(rtt), kind),
-				loss != null ? ' ' + _('{pct} loss', {pct: fmt.pct(loss, 1)}) : '');
-			c.chart.setData(series.map(x => x[0] / 1000), series.map(x => x[1]));
+			const s = t.ring || t.series;
+			const last = s.length ? s[s.length - 1] : null;
+			const prev = s.length > 1 ? s[s.length - 2] : null;
+			let good = null; // latest answered RTT
+			for (let i = s.length - 1; i >= 0 && good == null; i--) if (typeof s[i][1] === 'number') good = s[i][1];
+			const loss = t.loss;
+			const lossText = loss != null ? ' ' + _('{pct} loss', {pct: fmt.pct(loss, 1)}) : '';
+			let shown;
+			if (!live) {
+				shown = badge(good == null ? _('no answer') : rttText(good), 'muted', _('Per-minute average from the history'));
+			} else if (!last) {
+				shown = badge(_('waiting for the first ping'), 'muted');
+			} else if (last && last[1] == null && (!prev || prev[1] == null)) {
+				shown = badge(_('timeout'), 'bad', _('The last two pings were lost'));
+			} else {
+				// Thresholds as the predecessor: green < 50 ms and < 5 % loss, amber < 150 ms and < 20 %;
+				// a single lost ping shows the previous RTT in amber with an asterisk.
+				const single = last && last[1] == null;
+				const rtt = single ? good : last ? last[1] : null;
+				const l = loss ?? 0;
+				const kind = rtt == null ? 'bad' : single ? 'warn' : rtt < 50 && l < 5 ? 'ok' : rtt < 150 && l < 20 ? 'warn' : 'bad';
+				shown = badge(rtt == null ? _('timeout') : rttText(rtt) + (single ? ' *' : ''), kind, single ? _('The last ping was lost') : undefined);
+			}
+			replace(c.value, shown, lossText);
+			c.value.dataset.rtt = live && last && typeof last[1] === 'number' ? String(last[1]) : '';
+			c.value.dataset.loss = loss != null ? String(loss) : '';
+			c.lastTs = last ? last[0] : null;
+			c.chart.setData(t.series.map(x => x[0] / 1000), t.series.map(x => x[1]));
 		}
 	}
 
@@ -218,8 +293,19 @@ export function create({api}) {
 		const a = fmt.age(elapsed);
 		for (const x of Object.values(b)) if (x !== b.pings) setText(x.age, a);
 		setText(b.pings.age, pingAge == null ? a : fmt.age(pingAge + elapsed));
-		// The collector's round can be old even when our poll is fresh (collector stopped).
-		b.pings.el.classList.toggle('jm-stale', pingAge != null && pingAge + elapsed > 3 * pingInterval + INTERVAL_MS / 1000);
+		// The collector's round can be old even when our poll is fresh (collector stopped: its
+		// last live file stays behind).
+		const roundStale = pingAge != null && pingAge + elapsed > 3 * pingInterval + INTERVAL_MS / 1000;
+		b.pings.el.classList.toggle('jm-stale', roundStale);
+		if (pingAge != null) {
+			pingNote.hidden = !roundStale;
+			setText(pingNote, roundStale ? _('No new ping round for {age}: the collector is not running or is stuck.', {age: fmt.duration(pingAge + elapsed)}) : '');
+		}
+		// Each target's latest ping, with its age.
+		const now = pingClock && typeof pingClock.gen === 'number' ? pingClock.gen + (performance.now() - pingClock.at) / 1000 : null;
+		for (const c of pingCharts.values()) {
+			setText(c.ageEl, now != null && typeof c.lastTs === 'number' ? _('last ping {age}', {age: fmt.age(Math.max(0, now - c.lastTs / 1000))}) : '');
+		}
 		for (const w of wanAges) setText(w.el, fmt.age(w.base + elapsed));
 		// Grey out when the last successful poll is older than 3 poll periods.
 		el.classList.toggle('jm-stale', elapsed * 1000 > 3 * INTERVAL_MS);

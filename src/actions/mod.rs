@@ -1,9 +1,14 @@
 //! One module per dashboard area. The table below is the whole API surface: an action name, the
 //! method it answers, and the function that builds its JSON.
 
+pub mod bandwidth;
+pub mod collector_ctl;
 pub mod interfaces;
+pub mod job;
 pub mod overview;
+pub mod pings;
 pub mod session;
+pub mod storage;
 pub mod wan;
 pub mod wan_advanced;
 pub mod wan_edit;
@@ -31,6 +36,16 @@ const ACTIONS: &[(&str, Method, Handler)] = &[
     ("wan.edit", Method::Post, wan_edit::handle),
     ("wan.advanced", Method::Post, wan_advanced::handle),
     ("wan.managed", Method::Post, wan_managed::handle),
+    ("bandwidth", Method::Get, bandwidth::handle),
+    ("bandwidth.csv", Method::Get, bandwidth::handle_csv),
+    ("pings", Method::Get, pings::handle),
+    ("storage", Method::Get, storage::handle),
+    ("storage.mount", Method::Post, storage::mount),
+    ("storage.unmount", Method::Post, storage::unmount),
+    ("storage.format", Method::Post, storage::format),
+    ("collector.start", Method::Post, collector_ctl::start),
+    ("collector.stop", Method::Post, collector_ctl::stop),
+    ("job", Method::Get, job::handle),
 ];
 
 /// Finds the action before authorization, so an unknown path or a wrong method is answered

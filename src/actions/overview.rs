@@ -124,36 +124,11 @@ fn tunnel(network: &Config, links: &[Link], routes: &[Route]) -> Value {
     })
 }
 
-/// The VPS in use: the server section marked `current`, else the master, else the first enabled;
-/// older setups only have glorytun's or shadowsocks' host.
 fn vps(root: &Root, omr: &Config) -> Value {
-    let servers: Vec<_> = omr
-        .of_type("server")
-        .filter(|s| s.get("disabled") != Some("1"))
-        .collect();
-    let pick = servers
-        .iter()
-        .find(|s| s.get("current") == Some("1"))
-        .or_else(|| servers.iter().find(|s| s.get("master") == Some("1")))
-        .or_else(|| servers.first());
-    if let Some(s) = pick {
-        if let Some(ip) = s.list("ip").first() {
-            return json!({"address": ip, "source": format!("openmptcprouter.{}.ip", s.name)});
-        }
+    match crate::omr::vps_address(root, omr) {
+        Some((address, source)) => json!({"address": address, "source": source}),
+        None => json!({"address": Value::Null, "source": Value::Null}),
     }
-    for (config, section, option) in [
-        ("glorytun", "vpn", "host"),
-        ("shadowsocks-rust", "sss0", "server"),
-        ("shadowsocks-libev", "sss0", "server"),
-    ] {
-        if let Some(v) = uci::load(root, config)
-            .ok()
-            .and_then(|c| c.get(section, option).map(String::from))
-        {
-            return json!({"address": v, "source": format!("{config}.{section}.{option}")});
-        }
-    }
-    json!({"address": Value::Null, "source": Value::Null})
 }
 
 fn num(s: Option<&str>) -> Option<i64> {

@@ -356,11 +356,11 @@ impl FlowTracker {
             self.next.insert(f.key, now);
             let c = &mut out[idx];
             if client_sent_orig {
-                c.tx += d_orig;
-                c.rx += d_reply;
+                c.tx = c.tx.saturating_add(d_orig);
+                c.rx = c.rx.saturating_add(d_reply);
             } else {
-                c.rx += d_orig;
-                c.tx += d_reply;
+                c.rx = c.rx.saturating_add(d_orig);
+                c.tx = c.tx.saturating_add(d_reply);
             }
         }
         std::mem::swap(&mut self.prev, &mut self.next);

@@ -1,10 +1,12 @@
 //! Readers and writers of the router. Every file and program path goes through [`Root`], every
 //! command through [`runner`], so tests point the whole product at a fixture tree or a namespace.
 
+pub mod blockdev;
 pub mod clock;
 pub mod conntrack;
 pub mod ip;
 pub mod lock;
+pub mod mounts;
 pub mod mptcp_diag;
 pub mod mptcp_pm;
 pub mod netlink;

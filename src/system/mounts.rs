@@ -26,8 +26,13 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
-            let v = (b[i + 1] - b'0') as u32 * 64 + (b[i + 2] - b'0') as u32 * 8 + (b[i + 3] - b'0') as u32;
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            let v = (b[i + 1] - b'0') as u32 * 64
+                + (b[i + 2] - b'0') as u32 * 8
+                + (b[i + 3] - b'0') as u32;
             out.push(v as u8);
             i += 4;
         } else {
@@ -53,7 +58,9 @@ pub fn parse(text: &str) -> Vec<Mount> {
 }
 
 pub fn read(root: &Root) -> Vec<Mount> {
-    root.read("/proc/self/mounts", 1 << 20).map(|t| parse(&t)).unwrap_or_default()
+    root.read("/proc/self/mounts", 1 << 20)
+        .map(|t| parse(&t))
+        .unwrap_or_default()
 }
 
 /// The mount in force at `target` (the last one: later mounts hide earlier ones).

@@ -382,6 +382,7 @@ set jammonitor.main.db_path='/mnt/data/jammonitor/history.db'
 set jammonitor.main.checkpoint_hours='4'
 add_list jammonitor.main.ping_target='internet=1.1.1.1'
 add_list jammonitor.main.ping_target='vps=203.0.113.10'
+add_list jammonitor.main.ping_target='tunnel=auto'
 set jammonitor.main.minutes_hours='48'
 set jammonitor.main.hourly_days='30'
 set jammonitor.main.daily_days='365'
@@ -401,7 +402,7 @@ rm -f "$batch_err"
 
 u() { "$uci_bin" -c "$root/etc/config" -t "$root/tmp/.uci" "$@"; }
 [ "$(u get network.wan1.multipath)" = master ] || die "uci self-check failed (network.wan1.multipath)"
-[ "$(u get jammonitor.main.ping_target)" = "internet=1.1.1.1 vps=203.0.113.10" ] ||
+[ "$(u get jammonitor.main.ping_target)" = "internet=1.1.1.1 vps=203.0.113.10 tunnel=auto" ] ||
     die "uci self-check failed (jammonitor.main.ping_target)"
 # commit leaves empty delta files behind (real uci behaviour); any content means uncommitted changes
 [ -z "$(find "$root/tmp/.uci" -type f -size +0)" ] || die "uncommitted uci changes left in $root/tmp/.uci"

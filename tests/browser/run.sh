@@ -8,6 +8,11 @@ set -Eeuo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 ENV_FILE="$REPO/.run/server.env"
+# The collector (live pings, history) for the Bandwidth, Diagnostics and Overview tests, sampling
+# every JM_COLLECTOR_INTERVAL seconds (short, so history rows appear during the run).
+COLLECTOR=${JM_COLLECTOR_BIN:-$REPO/target/release/jammonitor-collector}
+COLLECTOR_INTERVAL=${JM_COLLECTOR_INTERVAL:-10}
+COLLECTOR_LOG="$REPO/.run/collector-browser.log"
 cd "$HERE"
 
 if [ ! -d node_modules/playwright-core ]; then
@@ -25,7 +30,11 @@ server_up() {
 }
 
 started=0
+collector_started=0
 cleanup() {
+    if [ "$collector_started" = 1 ]; then
+        collector_init stop || true
+    fi
     if [ "$started" = 1 ]; then
         "$REPO/tests/rig/rig.sh" traffic stop >/dev/null 2>&1 || true
         "$REPO/tests/rig/serve.sh" stop || true
@@ -49,5 +58,37 @@ set -a
 # shellcheck disable=SC1090
 . "$ENV_FILE"
 set +a
+
+# -- the collector: lib/collector-init.sh becomes /etc/init.d/jammonitor-collector of the live root
+# (so collector.start/stop work from the page, as on a router); the collector is started through
+# it inside the router namespace unless one already runs (make run's), and stopped at the end only
+# if started here.
+collector_init() {
+    ip netns exec "$JM_NETNS" /usr/bin/env JAMMONITOR_ROOT="$JM_ROOT" "$JM_ROOT/etc/init.d/jammonitor-collector" "$@"
+}
+collector_running() {
+    local st="$JM_ROOT/var/run/jammonitor/collector.json" pid
+    grep -q '"state": *"running"' "$st" 2>/dev/null || return 1
+    pid=$(sed -n 's/^ *"pid": *\([0-9]*\).*/\1/p' "$st" | head -n1)
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+if [ "${JM_MODE:-}" = rig ] && [ -x "$COLLECTOR" ]; then
+    mkdir -p "$JM_ROOT/etc/init.d"
+    sed -e "s|@COLLECTOR@|$COLLECTOR|" -e "s|@INTERVAL@|$COLLECTOR_INTERVAL|" -e "s|@LOG@|$COLLECTOR_LOG|" \
+        lib/collector-init.sh >"$JM_ROOT/etc/init.d/jammonitor-collector"
+    chmod 755 "$JM_ROOT/etc/init.d/jammonitor-collector"
+    if ! collector_running; then
+        collector_init start
+        collector_running || {
+            echo "browser tests: the collector did not start; last lines of $COLLECTOR_LOG:" >&2
+            tail -n 5 "$COLLECTOR_LOG" >&2 || true
+            exit 1
+        }
+        collector_started=1
+        echo "browser tests: collector running in $JM_NETNS, a sample every $COLLECTOR_INTERVAL s (log $COLLECTOR_LOG)" >&2
+    fi
+else
+    echo "browser tests: no collector ($COLLECTOR not built, or not rig mode): its tests will fail" >&2
+fi
 
 node --test --test-concurrency=1 --test-reporter=spec "$@" test/

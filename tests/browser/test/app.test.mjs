@@ -68,9 +68,10 @@ describe('JamMonitor frontend', () => {
 	});
 
 	it('Interfaces tab shows lan1 with its address and plausible rx/tx counters', async () => {
+		// Read before the page loads: its first fetch may already be done when openApp returns.
+		const before = rigStats('lan1');
 		const p = await openApp({}, env.sid, 'tab=interfaces');
 		const {page} = p;
-		const before = rigStats('lan1');
 		const card = page.locator('.jm-card[data-if="lan1"]');
 		await card.waitFor();
 		const after = rigStats('lan1');

@@ -1,0 +1,48 @@
+//! The JamMonitor CGI: request → auth → action → JSON. Whatever happens, exactly one header
+//! block and one JSON body reach stdout: a panic inside an action becomes a JSON 500.
+//! It lives in the library so the shipped multi-call binary (collector/) can run it too.
+
+use crate::actions::{self, Ctx};
+use crate::error::ApiError;
+use crate::http::{self, Response};
+use crate::{auth, system::Root};
+use std::io::Write;
+
+fn answer() -> Response {
+    let root = Root::from_env();
+    let env = |k: &str| std::env::var(k).ok();
+    let req = match http::request::parse(&env, &mut std::io::stdin().lock()) {
+        Ok(r) => r,
+        Err(e) => return Response::error(&e),
+    };
+    // Unknown action or wrong method: refuse before running anything, auth included.
+    let handler = match actions::route(&req.action, req.method) {
+        Ok(h) => h,
+        Err(e) => return Response::error(&e),
+    };
+    if let Err(e) = auth::authorize(&root, &req) {
+        return Response::error(&e);
+    }
+    let ctx = Ctx {
+        root: &root,
+        req: &req,
+    };
+    handler(&ctx).unwrap_or_else(|e| Response::error(&e))
+}
+
+/// The whole CGI run: exactly one answer on stdout.
+pub fn main() {
+    // The default hook would print to stderr (uhttpd logs it); keep it quiet and answer in JSON.
+    std::panic::set_hook(Box::new(|_| {}));
+    let response = std::panic::catch_unwind(answer).unwrap_or_else(|p| {
+        let what = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        Response::error(&ApiError::internal(format!("internal error: {what}")))
+    });
+    let mut out = std::io::stdout().lock();
+    let _ = response.write_to(&mut out);
+    let _ = out.flush();
+}

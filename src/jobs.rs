@@ -1,0 +1,387 @@
+//! Detached background jobs (DESIGN §3): anything slower than a CGI may be (format, speed test,
+//! diagnostics bundle, update) runs outside the request. The CGI:
+//! 1. takes the job kind's lock (one job of a kind at a time; a second start is 409),
+//! 2. writes the job file `/var/run/jammonitor/jobs/<id>.json` (state `running`),
+//! 3. double-forks: the first child calls setsid and exits at once (reaped by the CGI, so no
+//!    zombie and no tie to uhttpd's process group); the grandchild is the *supervisor*: stdio on
+//!    /dev/null (uhttpd waits for stdout to close), it forks the *worker* into its own process
+//!    group and enforces the job's deadline (SIGKILL to the worker's group, job marked failed),
+//! 4. answers with the job id at once. The page polls `GET job?id=`.
+//!
+//! The worker runs a Rust closure with a [`Progress`] handle; commands it starts go through the
+//! runner with at most [`Progress::remaining`] as their deadline, so none outlives the job. The
+//! kind lock is an flock inherited by supervisor and worker: it is released when both are gone,
+//! however they end. Job files older than a day are removed when a new job starts.
+
+use crate::error::{ApiError, ApiResult};
+use crate::system::Root;
+use nix::fcntl::{Flock, FlockArg};
+use nix::sys::signal::{Signal, killpg};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::{ForkResult, Pid, fork, setsid};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+pub const JOBS_DIR: &str = "/var/run/jammonitor/jobs";
+/// Extra time the supervisor grants past the deadline before killing (the worker's own command
+/// deadlines end first; this catches a worker stuck in its own code).
+const GRACE: Duration = Duration::from_secs(5);
+const KEEP_FINISHED: Duration = Duration::from_secs(24 * 3600);
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct JobFile {
+    pub id: String,
+    pub kind: String,
+    /// `running`, `done` or `failed`.
+    pub state: String,
+    /// What the job is doing now (job-specific words, e.g. `checking`, `formatting`).
+    pub phase: String,
+    /// 0–100 when known.
+    pub pct: Option<f64>,
+    pub message: Option<String>,
+    /// Job-specific live data (bytes so far, Mbit/s …).
+    pub detail: Value,
+    /// The result when `done`.
+    pub result: Value,
+    /// Why it failed when `failed`.
+    pub error: Option<String>,
+    pub started_at: f64,
+    pub updated_at: f64,
+    pub deadline_at: f64,
+    pub finished_at: Option<f64>,
+    /// The supervisor's pid (to tell a running job from one whose processes vanished).
+    pub pid: Option<i32>,
+}
+
+fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+pub fn valid_kind(kind: &str) -> bool {
+    !kind.is_empty()
+        && kind.len() <= 16
+        && kind.as_bytes()[0].is_ascii_lowercase()
+        && kind
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// `<kind>-<unix time>-<8 hex>`.
+pub fn valid_id(id: &str) -> bool {
+    let mut parts = id.rsplitn(3, '-');
+    let (Some(rand), Some(ts), Some(kind)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    rand.len() == 8
+        && rand
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        && !ts.is_empty()
+        && ts.len() <= 12
+        && ts.bytes().all(|b| b.is_ascii_digit())
+        && valid_kind(kind)
+}
+
+fn job_path(root: &Root, id: &str) -> PathBuf {
+    root.path(JOBS_DIR).join(format!("{id}.json"))
+}
+
+fn write_file(path: &std::path::Path, job: &JobFile) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, serde_json::to_vec(job).unwrap_or_default())?;
+    std::fs::rename(&tmp, path)
+}
+
+fn random_hex() -> String {
+    let mut b = [0u8; 4];
+    let ok = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b))
+        .is_ok();
+    if !ok {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        b = (t ^ std::process::id().rotate_left(16)).to_le_bytes();
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The worker's handle on its job file.
+pub struct Progress {
+    path: PathBuf,
+    job: JobFile,
+    deadline: Instant,
+}
+
+impl Progress {
+    pub fn id(&self) -> &str {
+        &self.job.id
+    }
+
+    /// Moves to a new phase (and writes the file).
+    pub fn phase(&mut self, phase: &str, pct: Option<f64>, message: &str) {
+        self.job.phase = phase.to_string();
+        self.job.pct = pct;
+        self.job.message = Some(message.to_string());
+        self.save();
+    }
+
+    /// Replaces the live detail (and writes the file).
+    pub fn detail(&mut self, detail: Value) {
+        self.job.detail = detail;
+        self.save();
+    }
+
+    /// Time left before the job's deadline: give commands at most this.
+    pub fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    fn save(&mut self) {
+        self.job.updated_at = now();
+        let _ = write_file(&self.path, &self.job);
+    }
+
+    fn finish(&mut self, outcome: Result<Value, String>) {
+        let t = now();
+        self.job.finished_at = Some(t);
+        match outcome {
+            Ok(v) => {
+                self.job.state = "done".into();
+                self.job.pct = Some(100.0);
+                self.job.result = v;
+            }
+            Err(e) => {
+                self.job.state = "failed".into();
+                self.job.error = Some(e);
+            }
+        }
+        self.save();
+    }
+}
+
+/// Starts `work` as a detached job of `kind` with `deadline`. Returns the job file as first
+/// written (state `running`). 409 when a job of this kind is already running.
+pub fn start<F>(root: &Root, kind: &str, deadline: Duration, work: F) -> ApiResult<JobFile>
+where
+    F: FnOnce(&mut Progress) -> Result<Value, String>,
+{
+    if !valid_kind(kind) {
+        return Err(ApiError::internal(format!("invalid job kind {kind:?}")));
+    }
+    let dir = root.path(JOBS_DIR);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| ApiError::internal(format!("cannot create {}: {e}", dir.display())))?;
+    let lock_file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(format!("{kind}.lock")))
+        .map_err(|e| ApiError::internal(format!("job lock: {e}")))?;
+    let lock = Flock::lock(lock_file, FlockArg::LockExclusiveNonblock).map_err(|_| {
+        ApiError::conflict(format!(
+            "a {kind} job is already running; wait for it to finish"
+        ))
+    })?;
+    cleanup(&dir);
+
+    let started = now();
+    let id = format!("{kind}-{}-{}", started as u64, random_hex());
+    let job = JobFile {
+        id: id.clone(),
+        kind: kind.to_string(),
+        state: "running".into(),
+        phase: "starting".into(),
+        pct: None,
+        message: None,
+        detail: Value::Null,
+        result: Value::Null,
+        error: None,
+        started_at: started,
+        updated_at: started,
+        deadline_at: started + deadline.as_secs_f64(),
+        finished_at: None,
+        pid: None,
+    };
+    let path = job_path(root, &id);
+    write_file(&path, &job)
+        .map_err(|e| ApiError::internal(format!("cannot write job file: {e}")))?;
+
+    // SAFETY: the CGI is single-threaded; the children only run our own code and _exit.
+    match unsafe { fork() } {
+        Err(e) => {
+            let _ = std::fs::remove_file(&path);
+            Err(ApiError::internal(format!(
+                "cannot start the job: fork: {e}"
+            )))
+        }
+        Ok(ForkResult::Parent { child }) => {
+            // The first child exits right after its own fork.
+            let _ = waitpid(child, None);
+            // Dropping the Flock would LOCK_UN the open file description the job shares with
+            // us, releasing the job's lock: close nothing here, the fd goes when the CGI exits.
+            std::mem::forget(lock);
+            Ok(job)
+        }
+        Ok(ForkResult::Child) => {
+            let _ = setsid();
+            // SAFETY: as above.
+            match unsafe { fork() } {
+                Ok(ForkResult::Child) => {
+                    supervise(path, job, deadline, work);
+                    unsafe { libc::_exit(0) }
+                }
+                _ => unsafe { libc::_exit(0) },
+            }
+        }
+    }
+}
+
+fn detach_stdio() {
+    if let Ok(null) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: dup2 onto the standard descriptors of this (single-threaded) process.
+        unsafe {
+            libc::dup2(null.as_raw_fd(), 0);
+            libc::dup2(null.as_raw_fd(), 1);
+            libc::dup2(null.as_raw_fd(), 2);
+        }
+    }
+}
+
+fn supervise<F>(path: PathBuf, mut job: JobFile, deadline: Duration, work: F)
+where
+    F: FnOnce(&mut Progress) -> Result<Value, String>,
+{
+    detach_stdio();
+    std::panic::set_hook(Box::new(|_| {}));
+    let t0 = Instant::now();
+    job.pid = Some(std::process::id() as i32);
+    let _ = write_file(&path, &job);
+    // SAFETY: single-threaded process (see start).
+    let worker = match unsafe { fork() } {
+        Err(e) => {
+            let mut p = Progress {
+                path,
+                job,
+                deadline: t0 + deadline,
+            };
+            p.finish(Err(format!("fork: {e}")));
+            return;
+        }
+        Ok(ForkResult::Child) => {
+            let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
+            let mut p = Progress {
+                path,
+                job,
+                deadline: t0 + deadline,
+            };
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&mut p)))
+                .unwrap_or_else(|_| Err("internal error in the job".into()));
+            p.finish(outcome);
+            unsafe { libc::_exit(0) }
+        }
+        Ok(ForkResult::Parent { child }) => child,
+    };
+    let _ = nix::unistd::setpgid(worker, worker);
+    let status = loop {
+        match waitpid(worker, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => {}
+            Ok(s) => break Some(s),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => break None,
+        }
+        if t0.elapsed() > deadline + GRACE {
+            let _ = killpg(worker, Signal::SIGKILL);
+            let _ = waitpid(worker, None);
+            let mut p = Progress {
+                path: path.clone(),
+                job: read_file(&path).unwrap_or(job),
+                deadline: t0,
+            };
+            p.finish(Err(format!(
+                "stopped: the job's deadline of {} s passed",
+                deadline.as_secs()
+            )));
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // Anything the worker left behind in its group goes with it.
+    let _ = killpg(worker, Signal::SIGKILL);
+    let after = read_file(&path).unwrap_or(job);
+    if after.state == "running" {
+        let mut p = Progress {
+            path,
+            job: after,
+            deadline: t0,
+        };
+        p.finish(Err(format!("the job ended unexpectedly ({status:?})")));
+    }
+}
+
+fn read_file(path: &std::path::Path) -> Option<JobFile> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
+fn cleanup(dir: &std::path::Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".json") {
+            continue;
+        }
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|a| a > KEEP_FINISHED);
+        if old {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// The job's current file. A job marked running whose supervisor is gone is reported failed.
+pub fn read(root: &Root, id: &str) -> ApiResult<JobFile> {
+    if !valid_id(id) {
+        return Err(ApiError::field("id", "is not a job id"));
+    }
+    let path = job_path(root, id);
+    let mut job = match std::fs::read(&path) {
+        Ok(b) => serde_json::from_slice::<JobFile>(&b)
+            .map_err(|e| ApiError::internal(format!("job file: {e}")))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ApiError::not_found("no such job"));
+        }
+        Err(e) => return Err(ApiError::internal(format!("job file: {e}"))),
+    };
+    if job.state == "running" {
+        let alive = job
+            .pid
+            .is_some_and(|p| nix::sys::signal::kill(Pid::from_raw(p), None).is_ok());
+        let stale = match job.pid {
+            Some(_) => !alive,
+            None => now() - job.started_at > 10.0,
+        };
+        if stale {
+            job.state = "failed".into();
+            job.error =
+                Some("the job's process is gone (router rebooted or process killed)".into());
+        }
+    }
+    Ok(job)
+}

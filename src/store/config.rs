@@ -1,0 +1,260 @@
+//! The collector's settings from UCI `jammonitor.main` (shared: the CGI needs the same paths).
+//! Every option has a default and a range; a bad value is ignored (default used) and reported in
+//! `problems`, so a typo in /etc/config/jammonitor never stops history.
+//!
+//! ```text
+//! config jammonitor 'main'
+//!     option interval '60'            # seconds between samples (10–3600)
+//!     option ping_interval '3'        # seconds between ping rounds (1–60)
+//!     option ping_timeout_ms '1000'   # a reply later than this is a loss (100–5000, < interval)
+//!     option mount_point '/mnt/data'  # where USB storage is mounted
+//!     option db_path '/mnt/data/jammonitor/history.db'   # the DB when USB is mounted (under mount_point)
+//!     option ram_path '/tmp/jammonitor/history.db'       # the DB otherwise (RAM)
+//!     option checkpoint_path '/etc/jammonitor/history.db' # flash copy of the RAM DB
+//!     option checkpoint_hours '4'     # flash copy interval (1–168)
+//!     option minutes_hours '48'       # retention of minute rows (1–720)
+//!     option hourly_days '30'         # hourly rows (1–3650)
+//!     option daily_days '365'         # daily rows (1–36500)
+//!     option monthly_months '0'       # monthly rows (0 = forever)
+//!     option raw_days '30'            # ping and health minutes, WAN events (1–3650)
+//!     option max_rate_mbps '10000'    # counter plausibility cap when a link's speed is unknown
+//!     list ping_target 'internet=1.1.1.1'   # name=IPv4 or name=auto (vps, tunnel)
+//!     list ping_target 'vps=auto'
+//!     list ping_target 'tunnel=auto'
+//! config remote_ap
+//!     option name 'garden'
+//!     option ip '192.168.100.20'        # pinged as target ap:garden
+//! ```
+//! Without any `ping_target` the defaults are `internet=1.1.1.1 vps=auto tunnel=auto`; with a list,
+//! exactly the list (so a test or host-only setup can point everything at rig or loopback addresses).
+
+use super::Retention;
+use crate::system::uci::Config as Uci;
+use std::net::Ipv4Addr;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Host {
+    Addr(Ipv4Addr),
+    /// Resolved by the collector: `vps` from openmptcprouter's server, `tunnel` from the tunnel
+    /// device's peer.
+    Auto,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetSpec {
+    pub name: String,
+    pub host: Host,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub interval_s: u32,
+    pub ping_interval_s: u32,
+    pub ping_timeout_ms: u32,
+    pub mount_point: String,
+    pub db_path: String,
+    pub ram_path: String,
+    pub checkpoint_path: String,
+    pub checkpoint_hours: u32,
+    pub retention: Retention,
+    pub max_rate_bps: u64,
+    pub targets: Vec<TargetSpec>,
+    /// Options that were refused (their defaults apply).
+    pub problems: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            interval_s: 60,
+            ping_interval_s: 3,
+            ping_timeout_ms: 1000,
+            mount_point: "/mnt/data".into(),
+            db_path: "/mnt/data/jammonitor/history.db".into(),
+            ram_path: "/tmp/jammonitor/history.db".into(),
+            checkpoint_path: "/etc/jammonitor/history.db".into(),
+            checkpoint_hours: 4,
+            retention: Retention::default(),
+            max_rate_bps: crate::store::counters::DEFAULT_MAX_BPS,
+            targets: vec![
+                TargetSpec {
+                    name: "internet".into(),
+                    host: Host::Addr(Ipv4Addr::new(1, 1, 1, 1)),
+                },
+                TargetSpec {
+                    name: "vps".into(),
+                    host: Host::Auto,
+                },
+                TargetSpec {
+                    name: "tunnel".into(),
+                    host: Host::Auto,
+                },
+            ],
+            problems: Vec::new(),
+        }
+    }
+}
+
+/// An absolute path of plain characters (no `..`, no spaces or shell-special bytes).
+pub fn valid_path(p: &str) -> bool {
+    p.starts_with('/')
+        && p.len() <= 200
+        && !p.split('/').any(|s| s == ".." || s == ".")
+        && !p.ends_with('/')
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/_.-".contains(&b))
+}
+
+/// A target or AP name: what follows `ap:` too.
+pub fn valid_target_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 32
+        && n.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+pub fn load(jm: &Uci) -> Config {
+    let mut c = Config::default();
+    let main = jm.section("main");
+    let get = |k: &str| {
+        main.and_then(|s| s.get(k))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let mut problems = Vec::new();
+    let mut num = |k: &str, range: std::ops::RangeInclusive<u32>, slot: &mut u32| {
+        if let Some(v) = get(k) {
+            match v.parse::<u32>() {
+                Ok(n) if range.contains(&n) => *slot = n,
+                _ => problems.push(format!(
+                    "jammonitor.main.{k}={v:?} ignored: must be {}–{}",
+                    range.start(),
+                    range.end()
+                )),
+            }
+        }
+    };
+    num("interval", 10..=3600, &mut c.interval_s);
+    num("ping_interval", 1..=60, &mut c.ping_interval_s);
+    num("ping_timeout_ms", 100..=5000, &mut c.ping_timeout_ms);
+    num("checkpoint_hours", 1..=168, &mut c.checkpoint_hours);
+    num("minutes_hours", 1..=720, &mut c.retention.minute_hours);
+    num("hourly_days", 1..=3650, &mut c.retention.hour_days);
+    num("daily_days", 1..=36500, &mut c.retention.day_days);
+    num("monthly_months", 0..=1200, &mut c.retention.month_months);
+    num("raw_days", 1..=3650, &mut c.retention.raw_days);
+    let mut mbps = (c.max_rate_bps / 1_000_000) as u32;
+    num("max_rate_mbps", 1..=400_000, &mut mbps);
+    c.max_rate_bps = mbps as u64 * 1_000_000;
+    // A reply may not arrive after the next round started.
+    c.ping_timeout_ms = c
+        .ping_timeout_ms
+        .min(c.ping_interval_s * 1000 * 9 / 10)
+        .max(100);
+    for (k, slot) in [
+        ("mount_point", &mut c.mount_point),
+        ("db_path", &mut c.db_path),
+        ("ram_path", &mut c.ram_path),
+        ("checkpoint_path", &mut c.checkpoint_path),
+    ] {
+        if let Some(v) = get(k) {
+            if valid_path(v) {
+                *slot = v.to_string();
+            } else {
+                problems.push(format!(
+                    "jammonitor.main.{k}={v:?} ignored: not a plain absolute path"
+                ));
+            }
+        }
+    }
+    if !c.db_path.starts_with(&format!("{}/", c.mount_point)) {
+        problems.push(format!(
+            "db_path {} is not under mount_point {}: using the default",
+            c.db_path, c.mount_point
+        ));
+        c.db_path = format!("{}/jammonitor/history.db", c.mount_point);
+    }
+    let listed = main.map(|s| s.list("ping_target")).unwrap_or_default();
+    if !listed.is_empty() {
+        c.targets.clear();
+        for item in listed {
+            let parsed = item.split_once('=').and_then(|(n, h)| {
+                let host = if h == "auto" {
+                    Host::Auto
+                } else {
+                    Host::Addr(h.parse().ok()?)
+                };
+                valid_target_name(n).then(|| TargetSpec {
+                    name: n.to_string(),
+                    host,
+                })
+            });
+            match parsed {
+                Some(t) if !c.targets.iter().any(|x| x.name == t.name) => c.targets.push(t),
+                _ => problems.push(format!(
+                    "ping_target {item:?} ignored: expected name=IPv4 or name=auto"
+                )),
+            }
+        }
+    }
+    for s in jm.of_type("remote_ap") {
+        let name = s.get("name").unwrap_or(&s.name);
+        match (
+            valid_target_name(name),
+            s.get("ip")
+                .or_else(|| s.get("host"))
+                .and_then(|h| h.parse().ok()),
+        ) {
+            (true, Some(ip)) => c.targets.push(TargetSpec {
+                name: format!("ap:{name}"),
+                host: Host::Addr(ip),
+            }),
+            _ => problems.push(format!(
+                "remote_ap {name:?} ignored: needs a name and an IPv4 'ip'"
+            )),
+        }
+    }
+    c.targets.truncate(16);
+    c.problems = problems;
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::system::uci::file::parse;
+
+    #[test]
+    fn defaults_ranges_and_targets() {
+        let c = load(&parse("").unwrap());
+        assert_eq!(c, Config::default());
+        let jm = parse(
+            "config jammonitor 'main'\n\toption interval '5'\n\toption ping_interval '2'\n\toption hourly_days '60'\n\
+             \toption db_path '/tmp/x.db'\n\toption checkpoint_path '/etc/../x'\n\
+             \tlist ping_target 'internet=127.0.0.1'\n\tlist ping_target 'vps=auto'\n\tlist ping_target 'bad=example.com'\n\
+             config remote_ap\n\toption name 'garden'\n\toption ip '192.168.100.20'\n",
+        )
+        .unwrap();
+        let c = load(&jm);
+        assert_eq!(c.interval_s, 60, "5 is below the range");
+        assert_eq!(c.ping_interval_s, 2);
+        assert_eq!(c.ping_timeout_ms, 1000);
+        assert_eq!(c.retention.hour_days, 60);
+        assert_eq!(c.db_path, "/mnt/data/jammonitor/history.db");
+        assert_eq!(c.checkpoint_path, "/etc/jammonitor/history.db");
+        let t: Vec<_> = c
+            .targets
+            .iter()
+            .map(|t| (t.name.as_str(), t.host.clone()))
+            .collect();
+        assert_eq!(
+            t,
+            [
+                ("internet", Host::Addr(Ipv4Addr::new(127, 0, 0, 1))),
+                ("vps", Host::Auto),
+                ("ap:garden", Host::Addr(Ipv4Addr::new(192, 168, 100, 20)))
+            ]
+        );
+        assert_eq!(c.problems.len(), 4, "{:?}", c.problems);
+    }
+}

@@ -1,0 +1,49 @@
+//! Which kernel devices carry each WAN's traffic, and so what "all WANs" sums. Shared by the
+//! collector (WAN up/down, client map) and the bandwidth action.
+//!
+//! "All WANs" is the sum over the selected WANs' traffic devices only. The tunnel (`omrvpn`,
+//! tun0) is never in it: everything it carries also crossed a WAN (inside the MPTCP/VPN
+//! transport), so adding it would count those bytes twice. The LAN side (bridge, ports, Wi-Fi)
+//! is not in it either: it is the same traffic seen from the clients' side.
+
+use crate::system::{Root, uci};
+use crate::wans;
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct WanDev {
+    /// UCI interface name (`wan1`).
+    pub name: String,
+    pub label: Option<String>,
+    /// Kernel device whose counters are this WAN's traffic.
+    pub device: Option<String>,
+}
+
+/// PPPoE/PPPoA WANs run over `pppoe-<name>`/`pppoa-<name>`; others over their configured device.
+pub fn traffic_device(w: &wans::Wan) -> Option<String> {
+    match w.proto.as_deref() {
+        Some(p @ ("pppoe" | "pppoa")) => Some(format!("{p}-{}", w.name)),
+        _ => w.device.clone(),
+    }
+}
+
+/// The selected WANs (jammonitor's managed list, else every eligible one) with their devices.
+pub fn wan_devices(root: &Root) -> Vec<WanDev> {
+    let network = uci::load(root, "network").unwrap_or_default();
+    let jm = uci::load(root, "jammonitor").unwrap_or_default();
+    wans::selected(&network, &jm)
+        .iter()
+        .map(|w| WanDev {
+            name: w.name.clone(),
+            label: w.label.clone(),
+            device: traffic_device(w),
+        })
+        .collect()
+}
+
+/// Devices that never belong in a WAN total (tunnels and VPNs), with the reason shown to users.
+pub fn tunnel_reason(dev: &str) -> Option<&'static str> {
+    ["tun", "wg", "tap", "ovpn", "gt", "ipsec", "omrvpn"]
+        .iter()
+        .any(|p| dev.starts_with(p))
+        .then_some("tunnel: its traffic already crossed a WAN, so it is not added to the WAN total")
+}
