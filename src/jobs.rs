@@ -243,7 +243,8 @@ where
     }
 }
 
-fn detach_stdio() {
+/// Points stdin/stdout/stderr at /dev/null (detached jobs and the daemonized collector).
+pub fn detach_stdio() {
     if let Ok(null) = std::fs::OpenOptions::new()
         .read(true)
         .write(true)

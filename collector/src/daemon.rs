@@ -76,19 +76,7 @@ fn daemonize() -> Result<(), String> {
         ForkResult::Parent { .. } => unsafe { libc::_exit(0) },
         ForkResult::Child => {}
     }
-    if let Ok(null) = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")
-    {
-        use std::os::fd::AsRawFd;
-        // SAFETY: dup2 onto the standard descriptors, single-threaded.
-        unsafe {
-            libc::dup2(null.as_raw_fd(), 0);
-            libc::dup2(null.as_raw_fd(), 1);
-            libc::dup2(null.as_raw_fd(), 2);
-        }
-    }
+    jammonitor::jobs::detach_stdio();
     let _ = std::env::set_current_dir("/");
     log::use_syslog();
     Ok(())
