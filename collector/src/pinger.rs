@@ -271,8 +271,10 @@ impl Socket {
         while self.recv(&mut buf).is_some() {}
         for &h in hosts {
             out.insert(h, None);
+            // Stamp before sending: on a fast path the reply can be queued before sendto returns.
+            let t0 = Instant::now();
             if self.send(h, seq).is_ok() {
-                sent_at.insert(h, Instant::now());
+                sent_at.insert(h, t0);
             }
         }
         let start = Instant::now();
