@@ -6,7 +6,7 @@
 use super::{Ctx, now_epoch, round1};
 use crate::error::ApiResult;
 use crate::http::Response;
-use crate::system::ip::{Link, Route};
+use crate::system::ip::{self, Link, Route, find_link};
 use crate::system::mptcp_pm::{self, Endpoint, Limits};
 use crate::system::uci::{self, Config};
 use crate::system::{Root, clock, mptcp_diag, procfs, rtnl, sysfs};
@@ -94,11 +94,6 @@ fn system(root: &Root, now: f64) -> Value {
     })
 }
 
-fn find_link<'a>(links: &'a [Link], dev: Option<&str>) -> Option<&'a Link> {
-    let dev = dev?;
-    links.iter().find(|l| l.ifname == dev)
-}
-
 fn tunnel(network: &Config, links: &[Link], routes: &[Route]) -> Value {
     let device = network.get("omrvpn", "device").unwrap_or("tun0");
     let link = find_link(links, Some(device));
@@ -148,15 +143,7 @@ fn wans_summary(
         .map(|w| {
             let link = find_link(links, w.device.as_deref());
             let addr = link.and_then(Link::ipv4);
-            let gateway = routes
-                .iter()
-                .find(|r| {
-                    r.dst == "default"
-                        && r.dev.is_some()
-                        && r.dev == w.device
-                        && r.gateway.is_some()
-                })
-                .and_then(|r| r.gateway.clone())
+            let gateway = ip::default_gateway(routes, w.device.as_deref())
                 .or_else(|| network.get(&w.name, "gateway").map(String::from));
             let t = omr.section(&w.name);
             let tget = |k: &str| t.and_then(|s| s.get(k)).filter(|v| !v.is_empty());

@@ -26,17 +26,9 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
 
     let wan_json = |w: &Wan| -> Value {
         let sec = network.section(&w.name);
-        let link = w
-            .device
-            .as_deref()
-            .and_then(|d| links.iter().find(|l| l.ifname == d));
+        let link = ip::find_link(&links, w.device.as_deref());
         let addr = link.and_then(Link::ipv4);
-        let route_gw = routes
-            .iter()
-            .find(|r| {
-                r.dst == "default" && r.dev.is_some() && r.dev == w.device && r.gateway.is_some()
-            })
-            .and_then(|r| r.gateway.clone());
+        let route_gw = ip::default_gateway(&routes, w.device.as_deref());
         let dns: Vec<&str> = sec.map(|s| s.list("dns")).unwrap_or_default();
         let t = |k: &str| omr.get(&w.name, k).filter(|v| !v.is_empty());
         json!({

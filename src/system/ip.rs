@@ -95,6 +95,22 @@ impl Link {
     }
 }
 
+/// The link named `dev`.
+pub fn find_link<'a>(links: &'a [Link], dev: Option<&str>) -> Option<&'a Link> {
+    let dev = dev?;
+    links.iter().find(|l| l.ifname == dev)
+}
+
+/// The gateway of `dev`'s default route, in whichever table has one (OMR keeps a per-WAN table
+/// and, unless `defaultgw=0`, a metric-ordered default in main).
+pub fn default_gateway(routes: &[Route], dev: Option<&str>) -> Option<String> {
+    let dev = dev?;
+    routes
+        .iter()
+        .filter(|r| r.dst == "default" && r.dev.as_deref() == Some(dev))
+        .find_map(|r| r.gateway.clone())
+}
+
 /// Runs one `ip -j -d -force -batch -` for the asked queries.
 pub fn snapshot(root: &Root, queries: &[Query]) -> ApiResult<Snapshot> {
     let mut script = String::new();
