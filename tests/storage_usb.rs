@@ -712,9 +712,8 @@ fn finding_3_full_or_readonly_usb_at_start_keeps_sampling_to_ram() {
         "a full stick's database is not moved aside as damaged"
     );
     let ram = open_db(&root.file("tmp/jammonitor/history.db"));
-    assert_eq!(
+    assert!(
         q_i64(&ram, "SELECT SUM(rx) FROM iface_month WHERE iface = 'lan1'") >= 123_456,
-        true,
         "the RAM history is kept, not deleted"
     );
     drop(ram);
