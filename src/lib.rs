@@ -8,6 +8,7 @@ pub mod cgi;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod journal;
 pub mod omr;
 pub mod store;
 pub mod system;

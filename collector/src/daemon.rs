@@ -8,6 +8,7 @@ use crate::targets;
 use jammonitor::store::config::{self, Config};
 use jammonitor::store::status::{self, LOCK_FILE, LastError, Status};
 use jammonitor::store::{Sample, now_epoch, period};
+use jammonitor::system::clock::thread_cpu_us;
 use jammonitor::system::{Root, clock, uci};
 use nix::fcntl::{Flock, FlockArg};
 use nix::sys::signal::{SigSet, Signal};
@@ -44,12 +45,6 @@ fn load_config(root: &Root, o: &Options) -> Config {
         c.ping_timeout_ms = c.ping_timeout_ms.min(p * 900).max(100);
     }
     c
-}
-
-fn thread_cpu_us() -> u64 {
-    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
-        .map(|t| t.tv_sec() as u64 * 1_000_000 + t.tv_nsec() as u64 / 1000)
-        .unwrap_or(0)
 }
 
 /// (VmRSS, VmHWM) in kB of this process.
@@ -117,6 +112,10 @@ pub fn run(root: Root, opts: Options) -> i32 {
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 1);
     }
+
+    // A configuration write a reboot interrupted is finished (rolled forward or back) at once,
+    // not at the first page load. Before our lock is taken: a recovery job must not inherit it.
+    jammonitor::actions::recover(&root);
 
     let lock_path = root.path(LOCK_FILE);
     if let Some(d) = lock_path.parent() {

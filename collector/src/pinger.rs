@@ -10,6 +10,7 @@
 use jammonitor::store::PingMinute;
 use jammonitor::store::status::LIVE_FILE;
 use jammonitor::system::Root;
+use jammonitor::system::clock::{thread_cpu_us, wall_ms};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -302,19 +303,6 @@ impl Socket {
         }
         out
     }
-}
-
-fn thread_cpu_us() -> u64 {
-    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
-        .map(|t| t.tv_sec() as u64 * 1_000_000 + t.tv_nsec() as u64 / 1000)
-        .unwrap_or(0)
-}
-
-fn wall_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// The pinger's loop; returns when `shared.stop` is set.

@@ -7,13 +7,15 @@ use crate::actions::Ctx;
 use crate::bypass;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Fields, Response};
+use crate::journal::Change;
 use crate::system::services::{self, Service};
 use crate::system::uci::Config;
 use crate::system::uci::cli::Op;
 use crate::system::{Root, uci};
-use crate::txn::{self, Plan, Txn};
+use crate::txn::{self, Staged, Write, WritePlan};
 use serde_json::{Value, json};
 use std::ops::RangeInclusive;
+use std::time::Duration;
 
 pub const FAILOVER: &[(&str, RangeInclusive<i64>)] = &[
     ("timeout", 1..=10),
@@ -116,11 +118,29 @@ fn prefix(outer: &'static str) -> impl Fn(ApiError) -> ApiError {
     }
 }
 
+/// The write: area `wan`, applied as a job (mptcp reload, omr-tracker restart). The sysctl.d
+/// file is one of the journaled files and the /proc value is restored on rollback.
+pub const WRITE: Write = Write {
+    area: "wan",
+    intent: "wan.advanced",
+    apply,
+    deadline: Duration::from_secs(300),
+};
+
 pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
-    let s = parse(&ctx.req.body)?;
+    parse(&ctx.req.body)?;
     bypass::refuse_if_active(ctx.root)?;
-    let txn = Txn::begin(ctx.root, "wan", &["omr-tracker", "network", "jammonitor"])?;
-    let tracker = uci::load(ctx.root, "omr-tracker")?;
+    let body = ctx.req.body.clone();
+    let job = txn::start(ctx.root, WRITE, crate::actions::APPLIERS, move |r| {
+        plan(r, &body)
+    })?;
+    Ok(txn::accepted(job))
+}
+
+fn plan(root: &Root, body: &[u8]) -> ApiResult<WritePlan> {
+    let s = parse(body)?;
+    bypass::refuse_if_active(root)?;
+    let tracker = uci::load(root, "omr-tracker")?;
     let mut ops = Vec::new();
     if tracker.section("defaults").is_none() {
         ops.push(Op::Set("omr-tracker.defaults".into(), "defaults".into()));
@@ -141,10 +161,11 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
         "jammonitor.main.stale_loss_cnt".into(),
         s.stale_loss_cnt.to_string(),
     ));
-    let verify = |uci: &crate::system::uci::Uci| -> ApiResult<()> {
-        let t = uci.show("omr-tracker")?;
-        let n = uci.show("network")?;
-        let j = uci.show("jammonitor")?;
+    let stale = s.stale_loss_cnt;
+    let verify = move |st: &Staged| -> ApiResult<()> {
+        let t = st.show("omr-tracker")?;
+        let n = st.show("network")?;
+        let j = st.show("jammonitor")?;
         let ok = s
             .failover
             .iter()
@@ -161,31 +182,30 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
             ))
         }
     };
-    txn.run(Plan {
-        ops,
-        verify: &verify,
-        apply: &apply,
-    })?;
-    Ok(Response::ok(json!({"saved": true})))
+    Ok(WritePlan {
+        verify: Box::new(verify),
+        files: vec![Change {
+            path: SYSCTL_FILE.into(),
+            after: Some(format!("net.mptcp.stale_loss_cnt={stale}\n").into_bytes()),
+        }],
+        kernel: vec![STALE_PROC],
+        result: json!({"saved": true}),
+        ..WritePlan::new(&["omr-tracker", "network", "jammonitor"], ops)
+    })
 }
 
-/// Reads the committed settings back, so a rollback re-applies the old ones.
-fn apply(root: &Root) -> ApiResult<()> {
+/// Reads the committed settings back, so a rollback re-applies the old ones (the /proc value
+/// itself is restored from the journal when the old config had none).
+pub fn apply(root: &Root, _: &Value) -> ApiResult<()> {
     let jm = uci::load(root, "jammonitor")?;
     if let Some(n) = jm
         .get("main", "stale_loss_cnt")
         .and_then(|v| v.parse::<i64>().ok())
     {
-        if STALE_LOSS.contains(&n) {
-            txn::write_atomic(
-                &root.path(SYSCTL_FILE),
-                format!("net.mptcp.stale_loss_cnt={n}\n").as_bytes(),
-            )?;
-            // Absent when the kernel has no MPTCP: the persisted file still applies at boot.
-            if root.path(STALE_PROC).exists() {
-                std::fs::write(root.path(STALE_PROC), format!("{n}\n"))
-                    .map_err(|e| ApiError::internal(format!("cannot set {STALE_PROC}: {e}")))?;
-            }
+        // Absent when the kernel has no MPTCP: the persisted sysctl.d file applies at boot.
+        if STALE_LOSS.contains(&n) && root.path(STALE_PROC).exists() {
+            std::fs::write(root.path(STALE_PROC), format!("{n}\n"))
+                .map_err(|e| ApiError::internal(format!("cannot set {STALE_PROC}: {e}")))?;
         }
     }
     services::init(root, Service::Mptcp, "reload", None)?;
