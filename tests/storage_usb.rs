@@ -243,10 +243,18 @@ fn usb_stick_detected_formatted_mounted_used_and_pulled() {
     let usb_db = mnt.join("jammonitor/history.db");
     let n0 = samples(&st);
     wait_status(&root, 10, "samples on USB", |s| samples(s) >= n0 + 2);
-    let usb_samples = q_i64(
-        &open_db(&usb_db),
-        "SELECT SUM(samples) FROM coverage_minute",
-    );
+    // The RAM rows plus new ones (the first sample after the move may still be in flight).
+    let t0 = Instant::now();
+    let usb_samples = loop {
+        let n = q_i64(
+            &open_db(&usb_db),
+            "SELECT SUM(samples) FROM coverage_minute",
+        );
+        if n >= ram_samples + 2 || t0.elapsed() > Duration::from_secs(10) {
+            break n;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
     assert!(
         usb_samples >= ram_samples + 2,
         "RAM history merged ({usb_samples} vs {ram_samples})"
@@ -737,4 +745,40 @@ fn finding_3_full_or_readonly_usb_at_start_keeps_sampling_to_ram() {
     );
     c.signal(libc::SIGTERM);
     assert_eq!(c.wait(10).0, Some(0));
+}
+
+/// Finding 9: the history stick was mounted `rw,noatime` only; now also `nosuid,nodev,noexec`,
+/// in the kernel and in the persistent fstab entry.
+#[test]
+fn finding_9_usb_mounted_nosuid_nodev_noexec() {
+    assert!(is_root(), "needs root for loop devices");
+    let root = usb_root(true);
+    let mnt = root.file("mnt/data");
+    let _unmount = Unmounts(vec![mnt.clone()]);
+    let stick = Loop::new("opts", 16);
+    stick.fixture(&root, true);
+    stick.mkfs("JAMOPTS");
+    let sid = root.session(true, true);
+    let r = post(&root, &sid, "storage.mount", json!({"device": stick.name}));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let line = std::fs::read_to_string("/proc/self/mounts")
+        .unwrap()
+        .lines()
+        .find(|l| l.split(' ').nth(1) == Some(mnt.to_str().unwrap()))
+        .expect("mounted")
+        .to_string();
+    let opts: Vec<&str> = line.split(' ').nth(3).unwrap().split(',').collect();
+    for o in ["rw", "noatime", "nosuid", "nodev", "noexec"] {
+        assert!(opts.contains(&o), "{o} missing in {line}");
+    }
+    assert_eq!(
+        root.uci(&["get", "fstab.jammonitor_data.options"]),
+        "rw,noatime,nosuid,nodev,noexec"
+    );
+    // The journal is closed: nothing pending, no temp or staged file left.
+    assert!(!root.file("etc/jammonitor/journal/storage.json").exists());
+    let r = post(&root, &sid, "storage.unmount", json!({}));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert!(!mounted_at(&mnt));
+    assert_eq!(root.uci(&["get", "fstab.jammonitor_data.enabled"]), "0");
 }

@@ -68,6 +68,8 @@ pub const APPLIERS: crate::txn::Appliers = &[
     ("wan.edit", wan::edit::apply_params),
     ("wan.advanced", wan::advanced::apply),
     ("wan.managed", crate::txn::apply_nothing),
+    ("storage.mount", storage::apply_storage),
+    ("storage.unmount", storage::apply_storage),
 ];
 
 /// Finishes journals that a killed process left (cheap when there are none).

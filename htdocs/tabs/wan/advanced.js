@@ -178,17 +178,19 @@ export function createAdvanced({api, host, writable, onSaved}) {
 		saving = true;
 		applyLock();
 		setText(status, _('Saving…'));
+		const onProgress = job => job.state === 'running' && job.message &&
+			setText(status, _('Applying on the router: {step}', {step: job.message}));
 		try {
 			if (managedChanged) {
 				const all = cur.managed.length === eligible.length;
-				await api.post('wan.managed', {wans: all ? [] : cur.managed}, {timeoutMs: WRITE_TIMEOUT_MS});
+				await api.write('wan.managed', {wans: all ? [] : cur.managed}, {timeoutMs: WRITE_TIMEOUT_MS, onProgress});
 				filled = {...filled, managed: cur.managed};
 			}
 			if (advChanged) {
 				const nums = o => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, asNumber(v)]));
 				const mptcp = Object.fromEntries(Object.entries(cur.mptcp).map(([k, v]) =>
 					[k, ctl.mptcp.get(k).tagName === 'SELECT' ? v : asNumber(v)]));
-				await api.post('wan.advanced', {failover: nums(cur.failover), mptcp}, {timeoutMs: WRITE_TIMEOUT_MS});
+				await api.write('wan.advanced', {failover: nums(cur.failover), mptcp}, {timeoutMs: WRITE_TIMEOUT_MS, onProgress});
 				filled = {...filled, failover: cur.failover, mptcp: cur.mptcp};
 			}
 			setText(status, _('Saved.'));
