@@ -42,7 +42,7 @@ struct Bed {
 
 /// The files a write may touch, and where leftovers would show: every config, the sysctl.d
 /// directory, the journal directory, and another tool's staged delta.
-fn snapshot(root: &TestRoot) -> Vec<(String, Vec<u8>)> {
+fn snapshot(root: &TestRoot) -> Snapshot {
     let mut v = Vec::new();
     for dir in [
         "etc/config",
@@ -65,6 +65,9 @@ fn snapshot(root: &TestRoot) -> Vec<(String, Vec<u8>)> {
     v.sort();
     v
 }
+
+/// Every watched file: (path under the root, bytes).
+type Snapshot = Vec<(String, Vec<u8>)>;
 
 fn names(s: &[(String, Vec<u8>)]) -> Vec<&str> {
     s.iter().map(|(n, _)| n.as_str()).collect()
@@ -332,7 +335,7 @@ fn kill_runs(tag: &str, action: &str, bodies: [Value; 2], seed: u64) {
     let b = Bed::new(tag);
     // Reference states: clean A → B → A → B → A → B settles the exact bytes of each side (uci
     // appends re-added options, so the first cycle may reorder lines).
-    let mut refs: [Option<Vec<(String, Vec<u8>)>>; 2] = [None, None];
+    let mut refs: [Option<Snapshot>; 2] = [None, None];
     for i in 0..6 {
         let r = b.write(action, &bodies[i % 2]);
         assert_eq!(
