@@ -9,6 +9,7 @@
 //!   bound (monthly interface/client rows are the one tier kept forever by default: one row per
 //!   interface or client per month).
 
+pub mod clients;
 pub mod config;
 pub mod counters;
 pub mod ifaces;
