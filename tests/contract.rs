@@ -194,6 +194,9 @@ fn answers_match_the_document() {
         ),
         ("collector.start", "", json!({})),
         ("collector.stop", "", json!({})),
+        ("diag.bundle", "", json!({})),
+        ("diag.cancel", "", json!({"id": "diag-1-00000000"})),
+        ("diag.download", "", json!({"id": "diag-1-00000000"})),
         (
             "clients.history",
             "mac=02:00:00:00:01:0a&range=daily",
@@ -281,6 +284,8 @@ fn answers_match_the_document() {
         "bandwidth.csv",
         "pings",
         "storage",
+        "diag",
+        "diag.bundle",
     ] {
         assert!(ok_seen.contains(&a), "{a} did not answer successfully");
     }
