@@ -358,3 +358,27 @@ pub fn to_csv(d: &Value) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shared_device_is_summed_once_even_when_not_adjacent() {
+        let w = |n: &str, d: &str| WanDev {
+            name: n.into(),
+            label: None,
+            device: Some(d.into()),
+        };
+        // ATT and ATT6 share eth0.4 with wan2 between them (config order).
+        let wans = [w("ATT", "eth0.4"), w("wan2", "eth1"), w("ATT6", "eth0.4")];
+        let known = ["eth0.4".to_string(), "eth1".to_string()];
+        let s = scope(&Sel::Wans, &wans, &known, false).unwrap();
+        let devs: Vec<&str> = s.ifaces.iter().map(|i| i.0.as_str()).collect();
+        assert_eq!(devs, ["eth0.4", "eth1"]);
+        assert!(s.summed);
+        // Unknown WAN list (broken config): no total at all rather than a wrong one.
+        let s = scope(&Sel::Wans, &[], &known, true).unwrap();
+        assert!(!s.summed && s.ifaces.is_empty());
+    }
+}
