@@ -9,6 +9,7 @@ pub mod overview;
 pub mod pings;
 pub mod session;
 pub mod storage;
+pub mod update;
 pub mod wan;
 
 use crate::error::{ApiError, ApiResult};
@@ -42,6 +43,10 @@ const ACTIONS: &[(&str, Method, Handler)] = &[
     ("collector.start", Method::Post, collector_ctl::start),
     ("collector.stop", Method::Post, collector_ctl::stop),
     ("job", Method::Get, job::handle),
+    ("update", Method::Get, update::handle),
+    ("update.check", Method::Post, update::check),
+    ("update.install", Method::Post, update::install),
+    ("update.rollback", Method::Post, update::rollback),
 ];
 
 /// Finds the action before authorization, so an unknown path or a wrong method is answered

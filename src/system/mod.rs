@@ -16,6 +16,7 @@ pub mod runner;
 pub mod services;
 pub mod sysfs;
 pub mod uci;
+pub mod update;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
