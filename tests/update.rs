@@ -361,9 +361,20 @@ impl Bed {
 
     /// POSTs `action`, then polls the job to its end; returns the final job file.
     fn job(&self, action: &str, body: &str) -> Value {
-        let r = Req::post(action, &self.sid, body)
-            .in_netns(&self.ns.name)
-            .run(&self.root);
+        // The previous job's file says it ended a moment before its supervisor exits and
+        // releases the kind lock: a start in that window is a 409, retried here.
+        let t0 = Instant::now();
+        let r = loop {
+            let r = Req::post(action, &self.sid, body)
+                .in_netns(&self.ns.name)
+                .run(&self.root);
+            let busy =
+                r.status == 409 && String::from_utf8_lossy(&r.body).contains("already running");
+            if !busy || t0.elapsed() > Duration::from_secs(5) {
+                break r;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
         assert_eq!(
             r.status,
             202,

@@ -195,6 +195,14 @@ pub fn run(root: Root, opts: Options) -> i32 {
         place.place.as_str(),
         place.reason
     ));
+    if place.place == crate::placement::Where::Ram && place.reason.starts_with("usb") {
+        // A full or read-only stick at start: sampling goes on in RAM, and the status says why.
+        log::error(&place.reason);
+        st.last_error = Some(LastError {
+            at: now_epoch(),
+            message: place.reason.clone(),
+        });
+    }
     let counters = place.store.counter_state().unwrap_or_default();
     let wan_states = place.store.wan_states().unwrap_or_default();
     let sampler = Sampler::new(root.clone(), counters, wan_states);
