@@ -197,6 +197,11 @@ fn answers_match_the_document() {
         ("diag.bundle", "", json!({})),
         ("diag.cancel", "", json!({"id": "diag-1-00000000"})),
         ("diag.download", "", json!({"id": "diag-1-00000000"})),
+        // not installed by a package manager here: install and rollback are refused (409);
+        // check starts a job (which fails: no update server)
+        ("update.check", "", json!({})),
+        ("update.install", "", json!({"allow_downgrade": false})),
+        ("update.rollback", "", json!({})),
         (
             "clients.history",
             "mac=02:00:00:00:01:0a&range=daily",
@@ -286,6 +291,7 @@ fn answers_match_the_document() {
         "storage",
         "diag",
         "diag.bundle",
+        "update",
     ] {
         assert!(ok_seen.contains(&a), "{a} did not answer successfully");
     }

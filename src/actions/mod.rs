@@ -11,6 +11,7 @@ pub mod overview;
 pub mod pings;
 pub mod session;
 pub mod storage;
+pub mod update;
 pub mod wan;
 pub mod wifi;
 
@@ -49,6 +50,10 @@ const ACTIONS: &[(&str, Method, Handler)] = &[
     ("diag.bundle", Method::Post, diag::start),
     ("diag.cancel", Method::Post, diag::cancel),
     ("diag.download", Method::Post, diag::download),
+    ("update", Method::Get, update::handle),
+    ("update.check", Method::Post, update::check),
+    ("update.install", Method::Post, update::install),
+    ("update.rollback", Method::Post, update::rollback),
     ("clients", Method::Get, clients::handle),
     ("clients.history", Method::Get, clients::history::handle),
     ("clients.meta", Method::Post, clients::meta::handle),
