@@ -303,7 +303,7 @@ where
             Err(nix::errno::Errno::EINTR) => continue,
             Err(_) => break None,
         }
-        // `cancel` asked for the job to stop: the worker's whole group goes at once.
+        // `cancel` asked for the job to stop: the worker and its commands go at once.
         let flag = path.with_extension("cancel");
         if flag.exists() {
             kill_job(worker);
@@ -334,8 +334,9 @@ where
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    // Anything the worker left behind in its group goes with it.
-    kill_job(worker);
+    // Anything the worker left behind in its group goes with it. (Not the whole session: a job
+    // that ended normally may have started a service on purpose.)
+    let _ = killpg(worker, Signal::SIGKILL);
     let after = read_file(&path).unwrap_or(job);
     if after.state == "running" {
         let mut p = Progress {
