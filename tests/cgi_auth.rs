@@ -120,12 +120,11 @@ fn writes_need_write_access_and_the_same_origin() {
     );
     assert_eq!(root.configs(), before, "a refused write changed a config");
 
-    // Same origin, write access: it runs.
+    // Same origin, write access: it runs (accepted as a job, which applies it).
     let r = Req::post("wan.managed", &rw, &body)
         .header("HTTP_ORIGIN", "http://192.168.100.1")
         .run(&root);
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    assert_ne!(root.configs(), before);
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
     assert!(
         root.read("var/run/ubus-double/calls.log")
             .lines()
@@ -133,6 +132,9 @@ fn writes_need_write_access_and_the_same_origin() {
             .unwrap()
             .contains("\"function\":\"write\"")
     );
+    let job = wait_job_done(&root, &rw, r.data()["job"]["id"].as_str().unwrap(), None);
+    assert_eq!(job["state"], "done", "{job:#}");
+    assert_ne!(root.configs(), before);
 }
 
 #[test]

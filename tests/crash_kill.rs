@@ -449,9 +449,8 @@ fn spawn_cgi(b: &Bed, action: &str, body: &Value) -> std::process::Child {
 }
 
 fn advanced(subflows: u32) -> Value {
-    json!({"failover": {"timeout": 2, "count": 1, "tries": 3, "interval": 2, "failure_interval": 5, "tries_up": 2},
-           "mptcp": {"scheduler": "default", "path_manager": "fullmesh", "congestion": "bbr",
-                     "subflows": subflows, "stale_loss_cnt": 4}})
+    json!({"failover": {"timeout": 2, "tries": 3},
+           "mptcp": {"subflows": subflows, "stale_loss_cnt": subflows / 2}})
 }
 
 #[test]

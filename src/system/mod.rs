@@ -20,6 +20,7 @@ pub mod services;
 pub mod sysfs;
 pub mod tailscale;
 pub mod uci;
+pub mod update;
 pub mod wireless;
 
 use std::io::Read;

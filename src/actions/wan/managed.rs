@@ -14,7 +14,8 @@ use crate::wans::{self, Role};
 use serde_json::json;
 use std::time::Duration;
 
-fn parse(body: &[u8], network: &Config) -> ApiResult<Vec<String>> {
+fn parse(body: &[u8], network: &Config, jm: &Config) -> ApiResult<Vec<String>> {
+    let kept = wans::lists(jm).kept;
     let f = Fields::parse(body)?;
     f.only(&["wans"])?;
     let items = f.array("wans")?;
@@ -27,7 +28,13 @@ fn parse(body: &[u8], network: &Config) -> ApiResult<Vec<String>> {
         let name = v
             .as_str()
             .ok_or_else(|| ApiError::field(&field, "must be a string"))?;
-        let eligible = wans::eligible(network, &[name.to_string()]);
+        let eligible = wans::eligible_with(
+            network,
+            &wans::Lists {
+                managed: vec![name.to_string()],
+                kept: kept.clone(),
+            },
+        );
         if !eligible.iter().any(|w| w.name == name) {
             return Err(ApiError::field(
                 &field,
@@ -64,7 +71,11 @@ pub const WRITE: Write = Write {
 
 pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
     let root = ctx.root;
-    parse(&ctx.req.body, &uci::load(root, "network")?)?;
+    parse(
+        &ctx.req.body,
+        &uci::load(root, "network")?,
+        &uci::load(root, "jammonitor")?,
+    )?;
     bypass::refuse_if_active(root)?;
     let body = ctx.req.body.clone();
     let job = txn::start(root, WRITE, crate::actions::APPLIERS, move |r| {
@@ -75,8 +86,12 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
 
 fn plan(root: &Root, body: &[u8]) -> ApiResult<WritePlan> {
     bypass::refuse_if_active(root)?;
-    let names = parse(body, &uci::load(root, "network")?)
-        .map_err(|e| e.context("configuration changed meanwhile"))?;
+    let names = parse(
+        body,
+        &uci::load(root, "network")?,
+        &uci::load(root, "jammonitor")?,
+    )
+    .map_err(|e| e.context("configuration changed meanwhile"))?;
     let mut ops = Vec::new();
     if uci::load(root, "jammonitor")?.section("main").is_none() {
         ops.push(Op::Set("jammonitor.main".into(), "jammonitor".into()));

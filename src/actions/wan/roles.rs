@@ -122,8 +122,33 @@ fn plan(root: &Root, body: &[u8]) -> ApiResult<WritePlan> {
         .filter(|w| next.get(&w.name) != Some(&w.role))
         .collect();
 
+    let network = uci::load(root, "network")?;
+    let jm = uci::load(root, "jammonitor")?;
+    let lists = wans::lists(&jm);
+    // A WAN that only its multipath role made a WAN would vanish once Disabled while every WAN
+    // is managed: `wan_kept` holds it until it is enabled again (docs/wans.md).
+    let mut kept = lists.kept.clone();
+    for w in &changed {
+        if next[&w.name] == Role::Off {
+            if wans::needs_keeping(&network, &lists, &w.name) {
+                kept.push(w.name.clone());
+            }
+        } else {
+            kept.retain(|k| k != &w.name);
+        }
+    }
     let omr = uci::load(root, "openmptcprouter")?;
     let mut ops = Vec::new();
+    if kept != lists.kept {
+        if jm.section("main").is_none() {
+            ops.push(Op::Set("jammonitor.main".into(), "jammonitor".into()));
+        }
+        ops.push(Op::Delete("jammonitor.main.wan_kept".into()));
+        ops.extend(
+            kept.iter()
+                .map(|k| Op::AddList("jammonitor.main.wan_kept".into(), k.clone())),
+        );
+    }
     for w in &changed {
         let role = next[&w.name];
         ops.push(Op::Set(
@@ -150,6 +175,9 @@ fn plan(root: &Root, body: &[u8]) -> ApiResult<WritePlan> {
     let result = json!({"roles": next, "changed": changed_names});
     let verify = move |st: &Staged| -> ApiResult<()> {
         let (n, o) = (st.show("network")?, st.show("openmptcprouter")?);
+        if wans::lists(&st.show("jammonitor")?).kept != kept {
+            return Err(ApiError::internal("kept WAN list differs after commit"));
+        }
         for (name, role) in &next {
             let want = Some(role.as_str());
             let disabled_ok = (n.get(name, "disabled") == Some("1")) == (*role == Role::Off);
@@ -176,7 +204,7 @@ fn plan(root: &Root, body: &[u8]) -> ApiResult<WritePlan> {
         verify: Box::new(verify),
         params: json!({"names": changed_names}),
         result,
-        ..WritePlan::new(&["network", "openmptcprouter"], ops)
+        ..WritePlan::new(&["network", "openmptcprouter", "jammonitor"], ops)
     })
 }
 
@@ -205,10 +233,8 @@ fn apply(root: &Root, names: &[String]) -> ApiResult<()> {
         };
         let off = sec.get("disabled") == Some("1") || sec.get("multipath") == Some("off");
         services::ifupdown(root, !off, name)?;
-        if let Some(dev) = sec.get("device").or_else(|| sec.get("ifname")) {
-            if wans::valid_device_name(dev) {
-                services::init(root, Service::Mptcp, "reload", Some(dev))?;
-            }
+        if let Some(dev) = wans::section_device(&network, sec) {
+            services::init(root, Service::Mptcp, "reload", Some(&dev))?;
         }
     }
     Ok(())
@@ -224,8 +250,10 @@ mod tests {
             label: None,
             device: None,
             proto: None,
+            config_device: None,
             role,
             disabled: false,
+            why: wans::Why::Name,
         }
     }
 
