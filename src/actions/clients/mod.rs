@@ -333,11 +333,7 @@ pub fn build(root: &Root) -> ApiResult<Value> {
             .map(u32::from)
             .unwrap_or(u32::MAX)
     };
-    out.sort_by(|a, b| {
-        ip_key(a)
-            .cmp(&ip_key(b))
-            .then_with(|| a["mac"].as_str().cmp(&b["mac"].as_str()))
-    });
+    out.sort_by_cached_key(|v| (ip_key(v), v["mac"].as_str().map(str::to_string)));
 
     let tail = tailscale::status(root).map(|r| match r {
         Ok(s) => json!({"available": true, "status": s}),
