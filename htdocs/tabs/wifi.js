@@ -81,7 +81,8 @@ export function create(ctx) {
 			h('td', {}, h('code', {text: s.mac})),
 			h('td', {text: [s.ssid, BANDS[r.band] || r.band].filter(Boolean).join(' · ')}),
 			h('td', {text: s.signal_dbm != null ? s.signal_dbm + ' dBm' : fmt.DASH}),
-			h('td', {text: mbps(s.rx_rate_kbps) + ' / ' + mbps(s.tx_rate_kbps)}),
+			// the AP's tx is the device's download
+			h('td', {text: mbps(s.tx_rate_kbps) + ' / ' + mbps(s.rx_rate_kbps)}),
 			h('td', {text: GEN[s.generation] ? _(GEN[s.generation]) : _('Legacy')}),
 			h('td', {text: fmt.duration(s.connected_s)}));
 	}

@@ -74,6 +74,8 @@ describe('Clients tab', () => {
 			assert.match(c1, /private address/);
 			if (d.history.rate_window) assert.match(c1, /bit\/s/);
 			await page.screenshot({path: path.join(SCREENSHOTS, 'clients-desktop.png'), fullPage: true});
+			await page.setViewportSize({width: 390, height: 844});
+			await page.screenshot({path: path.join(SCREENSHOTS, 'clients-phone.png'), fullPage: true});
 			clean(p);
 			await p.close();
 		} finally {
@@ -151,7 +153,8 @@ describe('Clients tab', () => {
 	});
 
 	it('creates a DHCP reservation, refuses a taken address at the field, deletes it', async () => {
-		const p = await openTab('clients');
+		// The refusal is an expected 409 (Chrome also logs it on the console).
+		const p = await openTab('clients', {allowStatus: [409], allowConsole: [/status of 409/]});
 		const {page} = p;
 		const before = fs.readFileSync(path.join(ROOT(), 'etc/config/dhcp'), 'utf8');
 		try {
@@ -260,6 +263,8 @@ describe('Wi-Fi APs tab', () => {
 			assert.match(await page.locator('.jm-stations tr[data-mac="7a:11:22:33:44:55"]').innerText(), /Wi-Fi 7/);
 			assert.equal(await page.locator('.jm-wifi b, .jm-wifi img').count(), 0);
 			await page.screenshot({path: path.join(SCREENSHOTS, 'wifi-desktop.png'), fullPage: true});
+			await page.setViewportSize({width: 390, height: 844});
+			await page.screenshot({path: path.join(SCREENSHOTS, 'wifi-phone.png'), fullPage: true});
 			clean(p);
 			await p.close();
 		} finally {
