@@ -5,7 +5,7 @@
 CARGO ?= cargo
 RELEASE := target/release
 
-.PHONY: all build deps uci lint unit test test-browser test-package ipk bench fuzz fuzz-smoke run stop clean
+.PHONY: all build deps uci webstack lint unit test test-browser test-package ipk bench fuzz fuzz-smoke run stop clean
 
 all: build
 
@@ -17,6 +17,10 @@ deps:
 uci:
 	tests/bed/build-uci.sh
 
+# The router's web stack (ubusd, rpcd, uhttpd, libubox/libubus/libuci) from tests/vendor/openwrt.
+webstack:
+	tests/bed/build-webstack.sh
+
 build:
 	$(CARGO) build --release --workspace
 
@@ -25,7 +29,7 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # Unit and integration tests (real uci, real ip in namespaces the tests create, real SQLite).
-unit: uci
+unit: uci webstack
 	$(CARGO) test --workspace
 	tests/bed/selftest.sh
 	tests/rig/selftest.sh
@@ -33,7 +37,7 @@ unit: uci
 test-browser: build
 	tests/browser/run.sh
 
-test: deps uci lint unit fuzz-smoke test-package test-browser
+test: deps uci webstack lint unit fuzz-smoke test-package test-browser
 
 # An .ipk for this machine's architecture (the OpenWrt SDK Makefile is luci/openwrt/Makefile).
 ipk: build
@@ -51,10 +55,10 @@ fuzz:
 fuzz-smoke:
 	tests/fuzz/run.sh 10
 
-bench: deps uci build
+bench: deps uci webstack build
 	benches/run.sh
 
-run: deps uci build
+run: deps uci webstack build
 	scripts/run.sh $(RUN_ARGS)
 
 stop:

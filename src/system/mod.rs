@@ -15,6 +15,7 @@ pub mod rtnl;
 pub mod runner;
 pub mod services;
 pub mod sysfs;
+pub mod ubus;
 pub mod uci;
 
 use std::io::Read;
