@@ -2,6 +2,7 @@
 //! method it answers, and the function that builds its JSON.
 
 pub mod bandwidth;
+pub mod clients;
 pub mod collector_ctl;
 pub mod interfaces;
 pub mod job;
@@ -9,11 +10,9 @@ pub mod overview;
 pub mod pings;
 pub mod session;
 pub mod storage;
+pub mod update;
 pub mod wan;
-pub mod wan_advanced;
-pub mod wan_edit;
-pub mod wan_managed;
-pub mod wan_roles;
+pub mod wifi;
 
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Method, Request, Response};
@@ -31,11 +30,11 @@ const ACTIONS: &[(&str, Method, Handler)] = &[
     ("overview", Method::Get, overview::handle),
     ("interfaces", Method::Get, interfaces::handle),
     ("session", Method::Get, session::handle),
-    ("wan", Method::Get, wan::handle),
-    ("wan.roles", Method::Post, wan_roles::handle),
-    ("wan.edit", Method::Post, wan_edit::handle),
-    ("wan.advanced", Method::Post, wan_advanced::handle),
-    ("wan.managed", Method::Post, wan_managed::handle),
+    ("wan", Method::Get, wan::get::handle),
+    ("wan.roles", Method::Post, wan::roles::handle),
+    ("wan.edit", Method::Post, wan::edit::handle),
+    ("wan.advanced", Method::Post, wan::advanced::handle),
+    ("wan.managed", Method::Post, wan::managed::handle),
     ("bandwidth", Method::Get, bandwidth::handle),
     ("bandwidth.csv", Method::Get, bandwidth::handle_csv),
     ("pings", Method::Get, pings::handle),
@@ -46,6 +45,25 @@ const ACTIONS: &[(&str, Method, Handler)] = &[
     ("collector.start", Method::Post, collector_ctl::start),
     ("collector.stop", Method::Post, collector_ctl::stop),
     ("job", Method::Get, job::handle),
+    ("update", Method::Get, update::handle),
+    ("update.check", Method::Post, update::check),
+    ("update.install", Method::Post, update::install),
+    ("update.rollback", Method::Post, update::rollback),
+    ("clients", Method::Get, clients::handle),
+    ("clients.history", Method::Get, clients::history::handle),
+    ("clients.meta", Method::Post, clients::meta::handle),
+    (
+        "clients.reserve",
+        Method::Post,
+        clients::reservation::reserve,
+    ),
+    (
+        "clients.unreserve",
+        Method::Post,
+        clients::reservation::unreserve,
+    ),
+    ("wifi", Method::Get, wifi::handle),
+    ("wifi.aps", Method::Post, wifi::aps::handle),
 ];
 
 /// Finds the action before authorization, so an unknown path or a wrong method is answered

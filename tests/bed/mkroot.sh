@@ -77,12 +77,12 @@ cp "$here/rpcd/rpcd.config" "$root/etc/config/rpcd"
 cp "$repo/build/webstack/share/rpcd/acl.d/unauthenticated.json" "$here/rpcd/luci-base.json" \
     "$repo/luci/root/usr/share/rpcd/acl.d/luci-app-jammonitor.json" "$root/usr/share/rpcd/acl.d/"
 # ubus objects of daemons that cannot run here (netifd …), served by tests/doubles/ubus-fixtures.c
-cp -R "$repo/tests/fixtures/ubus" "$root/.bed/ubus"
+cp -R "$repo/tests/fixtures/ubus/netifd" "$root/.bed/ubus"
 # netifd/procd doubles (tests/doubles): the kernel side they drive (ip, ip mptcp) is real.
 ln -s "$repo/tests/doubles/ifupdown" "$root/sbin/ifup"
 ln -s "$repo/tests/doubles/ifupdown" "$root/sbin/ifdown"
 ln -s "$repo/tests/doubles/init-mptcp" "$root/etc/init.d/mptcp"
-for svc in omr-tracker network; do
+for svc in omr-tracker network dnsmasq; do
     ln -s "$repo/tests/doubles/init-service" "$root/etc/init.d/$svc"
 done
 

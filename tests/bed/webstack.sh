@@ -4,7 +4,8 @@
 # netifd & co. Used by tests/common (every TestRoot), tests/rig/serve.sh (make run) and session.sh.
 #
 #   tests/bed/webstack.sh start <root>      start ubusd, rpcd, ubus-fixtures (if <root>/.bed/ubus has
-#                                           objects); returns when all answer on the bus
+#                                           objects; calls logged to <root>/.bed/ubus-calls.log);
+#                                           returns when all answer on the bus
 #   tests/bed/webstack.sh stop <root>       stop them (by the pids recorded at start)
 #   tests/bed/webstack.sh restart-fixtures <root>   re-read <root>/.bed/ubus (new objects/methods)
 #   tests/bed/webstack.sh login <root> <user> <password>   prints the new session id (32 hex)
@@ -80,7 +81,7 @@ fixture_objects() { # the object dirs of <root>/.bed/ubus
 start_fixtures() {
     objs=$(fixture_objects)
     [ -n "$objs" ] || return 0
-    spawn fixtures "$bin/ubus-fixtures" -s "$sock" "$bed/ubus"
+    spawn fixtures "$bin/ubus-fixtures" -s "$sock" -l "$bed/ubus-calls.log" "$bed/ubus"
     for o in $objs; do wait_for "ubus-fixtures ($o)" ubus list "$o"; done
 }
 

@@ -73,6 +73,19 @@ impl TestRoot {
         self.webstack(&["restart-fixtures"]);
     }
 
+    /// Calls the fixture server answered so far, one line `<object> <method> <args json>`.
+    pub fn fixture_calls(&self) -> String {
+        self.read(".bed/ubus-calls.log")
+    }
+
+    /// Adds the objects of the set `tests/fixtures/ubus/<set>` to this root's fixtures (beside
+    /// the default netifd set) and restarts the fixture server.
+    pub fn ubus_fixtures(&self, set: &str) {
+        let dst = self.file(".bed/ubus");
+        copy_tree(&repo().join("tests/fixtures/ubus").join(set), &dst);
+        self.restart_fixtures();
+    }
+
     /// A ubus call on this root's bus (the product's own client; rpcd/fixtures answer).
     pub fn ubus(&self, object: &str, method: &str, args: Value) -> Result<Value, String> {
         let root = jammonitor::system::Root::new(&self.path);
@@ -162,6 +175,19 @@ impl TestRoot {
             .collect();
         v.sort();
         v
+    }
+}
+
+fn copy_tree(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let to = dst.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &to);
+        } else {
+            std::fs::copy(e.path(), to).unwrap();
+        }
     }
 }
 

@@ -5,7 +5,10 @@
  * over ubus: netifd (`network.interface`, `network.interface.<name>`), and later `network.wireless`
  * and `iwinfo` (hostapd/nl80211 need Wi-Fi drivers). Never shipped.
  *
- *   ubus-fixtures -s SOCK DIR
+ *   ubus-fixtures -s SOCK [-l LOG] DIR
+ *
+ * With -l, every call is appended to LOG as one line `<object> <method> <args as JSON>` before it
+ * is answered (so a test can prove a call was, or was not, made).
  *
  * DIR holds one directory per ubus object, one file per method:
  *
@@ -49,7 +52,23 @@
 #include <libubus.h>
 
 static const char *fixture_dir;
+static const char *call_log;
 static struct blob_buf reply;
+
+static void log_call(const char *object, const char *method, struct blob_attr *msg)
+{
+	char *args = msg ? blobmsg_format_json(msg, true) : NULL;
+	FILE *f;
+
+	if (!call_log)
+		return;
+	f = fopen(call_log, "a");
+	if (f) {
+		fprintf(f, "%s %s %s\n", object, method, args ? args : "{}");
+		fclose(f);
+	}
+	free(args);
+}
 
 static int plain_name(const char *s)
 {
@@ -90,6 +109,7 @@ static int handle(struct ubus_context *ctx, struct ubus_object *obj,
 	size_t rem;
 	int status;
 
+	log_call(obj->name, method, msg);
 	if (snprintf(base, sizeof(base), "%s/%s/%s", fixture_dir, obj->name, method) >= (int)sizeof(base))
 		return UBUS_STATUS_UNKNOWN_ERROR;
 
@@ -194,9 +214,11 @@ int main(int argc, char **argv)
 	int ch, objects = 0;
 	DIR *d;
 
-	while ((ch = getopt(argc, argv, "s:")) != -1) {
+	while ((ch = getopt(argc, argv, "s:l:")) != -1) {
 		if (ch == 's')
 			sock = optarg;
+		else if (ch == 'l')
+			call_log = optarg;
 		else
 			goto usage;
 	}
@@ -237,6 +259,6 @@ int main(int argc, char **argv)
 	return 0;
 
 usage:
-	fprintf(stderr, "usage: ubus-fixtures -s SOCK DIR\n");
+	fprintf(stderr, "usage: ubus-fixtures -s SOCK [-l LOG] DIR\n");
 	return 2;
 }
