@@ -254,6 +254,26 @@ pub fn run(root: Root, opts: Options) -> i32 {
             .ok()
     };
 
+    // Update check (DESIGN §6): at most once a day, never per page load; off the sample loop.
+    {
+        let (r, s) = (root.clone(), shared.clone());
+        let _ = std::thread::Builder::new()
+            .name("update-check".into())
+            .stack_size(256 << 10)
+            .spawn(move || {
+                // first look 5 minutes after start (boot: let the WANs come up), then hourly
+                let mut wait = Duration::from_secs(300);
+                while !s.stop.load(Ordering::Relaxed) {
+                    std::thread::park_timeout(wait);
+                    if s.stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let _ = jammonitor::actions::update::engine::check_if_due(&r);
+                    wait = Duration::from_secs(3600);
+                }
+            });
+    }
+
     let mut t0 = Instant::now();
     let mut k: u64 = 0;
     'outer: loop {

@@ -4,12 +4,14 @@
 pub mod bandwidth;
 pub mod clients;
 pub mod collector_ctl;
+pub mod diag;
 pub mod interfaces;
 pub mod job;
 pub mod overview;
 pub mod pings;
 pub mod session;
 pub mod storage;
+pub mod update;
 pub mod wan;
 pub mod wifi;
 
@@ -44,6 +46,14 @@ const ACTIONS: &[(&str, Method, Handler)] = &[
     ("collector.start", Method::Post, collector_ctl::start),
     ("collector.stop", Method::Post, collector_ctl::stop),
     ("job", Method::Get, job::handle),
+    ("diag", Method::Get, diag::status),
+    ("diag.bundle", Method::Post, diag::start),
+    ("diag.cancel", Method::Post, diag::cancel),
+    ("diag.download", Method::Post, diag::download),
+    ("update", Method::Get, update::handle),
+    ("update.check", Method::Post, update::check),
+    ("update.install", Method::Post, update::install),
+    ("update.rollback", Method::Post, update::rollback),
     ("clients", Method::Get, clients::handle),
     ("clients.history", Method::Get, clients::history::handle),
     ("clients.meta", Method::Post, clients::meta::handle),

@@ -19,7 +19,9 @@ pub mod runner;
 pub mod services;
 pub mod sysfs;
 pub mod tailscale;
+pub mod ubus;
 pub mod uci;
+pub mod update;
 pub mod wireless;
 
 use std::io::Read;
