@@ -444,6 +444,23 @@ where
 /// step gets a recovery job (reusing the id of the job the page follows). Areas whose lock is
 /// held (a write in progress) are left alone. Cheap when there is nothing: one directory read.
 pub fn recover_pending(root: &Root, appliers: Appliers) {
+    // A sandbox a killed write left before it wrote its journal (nothing was changed yet).
+    if let Ok(rd) = std::fs::read_dir(root.path(STAGE_DIR)) {
+        for e in rd.flatten() {
+            let area = e.file_name().to_string_lossy().into_owned();
+            if !crate::jobs::valid_kind(&area)
+                || root
+                    .path(journal::DIR)
+                    .join(format!("{area}.json"))
+                    .exists()
+            {
+                continue;
+            }
+            if let Ok(_held) = lock::acquire(root, &area, Duration::ZERO) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
     for area in journal::pending(root) {
         let Ok(held) = lock::acquire(root, &area, Duration::ZERO) else {
             continue;
