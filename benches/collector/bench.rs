@@ -470,6 +470,9 @@ fn simulate(path: &Path, days: i64, retention: Retention, with_clients: bool) ->
             ifaces,
             clients,
             pings,
+            wan_pings: Vec::new(),
+            wan_minutes: Vec::new(),
+            outages: Vec::new(),
             health: Some(Health {
                 cpu_pct: Some(3.2),
                 load: Some([0.2, 0.3, 0.4]),

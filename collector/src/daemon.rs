@@ -217,6 +217,19 @@ pub fn run(root: Root, opts: Options) -> i32 {
         cfg.ping_interval_s,
         cfg.ping_timeout_ms,
     ));
+    shared
+        .outage_rounds
+        .store(cfg.outage_rounds, Ordering::Relaxed);
+    let mut place = place;
+    match place.store.close_open_outages() {
+        Ok(n) if n > 0 => log::info(&format!(
+            "{n} outage(s) left open by the previous run closed at its last record"
+        )),
+        Ok(_) => {}
+        Err(e) => log::warn(&format!("closing open outages: {e}")),
+    }
+    // The live ring is binary now (store::live); an old JSON ring is only misleading.
+    let _ = std::fs::remove_file(root.path("/var/run/jammonitor/live.json"));
     let mut d = Daemon {
         root: root.clone(),
         opts,
@@ -336,7 +349,11 @@ impl Daemon {
         self.shared
             .timeout_ms
             .store(self.cfg.ping_timeout_ms, Ordering::Relaxed);
+        self.shared
+            .outage_rounds
+            .store(self.cfg.outage_rounds, Ordering::Relaxed);
         self.resolve_targets();
+        self.resolve_wans();
         log::info("configuration reloaded");
         self.write_status();
     }
@@ -347,10 +364,27 @@ impl Daemon {
             .iter()
             .map(|t| (t.name.clone(), t.host.map(|h| h.to_string())))
             .collect();
-        if let Ok(mut cur) = self.shared.targets.lock() {
-            *cur = t;
-        }
+        self.shared.set_targets(t);
         self.last_resolve = Instant::now();
+    }
+
+    /// The managed WANs and their per-WAN targets (every sample: a WAN edited, disabled or
+    /// re-addressed is followed within one interval; link up/down the pinger sees at once).
+    fn resolve_wans(&mut self) {
+        let targets = self
+            .shared
+            .targets
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_default();
+        let prev = self
+            .shared
+            .wans
+            .lock()
+            .map(|w| w.clone())
+            .unwrap_or_default();
+        let w = targets::wan_probes(&self.root, &self.cfg, &targets, &prev);
+        self.shared.set_wans(w);
     }
 
     fn recheck_placement(&mut self) {
@@ -377,6 +411,7 @@ impl Daemon {
         if self.status.targets.is_empty() || self.last_resolve.elapsed() >= RESOLVE_EVERY {
             self.resolve_targets();
         }
+        self.resolve_wans();
         if let Some(msg) = self.place.check(&self.cfg) {
             self.placement_event(msg);
         }
@@ -394,9 +429,13 @@ impl Daemon {
         if t.synced {
             let b = period::buckets(wall, t.sample.offset);
             // Finished minutes only; the current one is written when it ends (or at stop).
-            t.sample.pings =
-                self.shared
-                    .drain(Some(if self.opts.once { i64::MAX } else { b.minute }));
+            let d = self
+                .shared
+                .drain(Some(if self.opts.once { i64::MAX } else { b.minute }));
+            t.sample.pings = d.pings;
+            t.sample.wan_pings = d.wan_pings;
+            t.sample.wan_minutes = d.wan_minutes;
+            t.sample.outages = d.outages;
             match self.place.write(&self.cfg, &t.sample) {
                 Ok(moved) => {
                     if let Some(msg) = moved {
@@ -482,12 +521,19 @@ impl Daemon {
     /// Clean stop: the pings of the current minute, a flash checkpoint of a RAM database.
     fn shutdown(&mut self) {
         let wall = now_epoch();
-        let pings = self.shared.drain(None);
-        if !pings.is_empty() && period::clock_synced(wall) {
+        let d = self.shared.drain(None);
+        let any = !d.pings.is_empty()
+            || !d.wan_pings.is_empty()
+            || !d.wan_minutes.is_empty()
+            || !d.outages.is_empty();
+        if any && period::clock_synced(wall) {
             let s = Sample {
                 ts: wall,
                 offset: period::utc_offset(wall),
-                pings,
+                pings: d.pings,
+                wan_pings: d.wan_pings,
+                wan_minutes: d.wan_minutes,
+                outages: d.outages,
                 ..Default::default()
             };
             if let Err(e) = self.place.write(&self.cfg, &s) {

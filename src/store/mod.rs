@@ -12,6 +12,7 @@
 pub mod config;
 pub mod counters;
 pub mod ifaces;
+pub mod live;
 pub mod period;
 pub mod query;
 pub mod schema;
@@ -85,6 +86,72 @@ pub struct PingMinute {
     pub max_ms: Option<f64>,
 }
 
+/// One minute of pings sent through one WAN (bound to its device and address) to one target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WanPingMinute {
+    pub ts: i64,
+    pub wan: String,
+    /// `gateway`, a ping target's name, or an IPv4 literal (config `wan_target`).
+    pub target: String,
+    pub sent: u32,
+    pub lost: u32,
+    pub sum_ms: f64,
+    pub min_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+}
+
+/// Rounds of one minute in which a WAN was not probed: link down, or disabled by the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WanMinute {
+    pub ts: i64,
+    pub down: u32,
+    pub disabled: u32,
+}
+
+/// Why a WAN was out (`wan_outage.cause`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    LinkDown,
+    NoGatewayReply,
+    NoInternetReply,
+    Disabled,
+}
+
+impl Cause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::LinkDown => "link_down",
+            Cause::NoGatewayReply => "no_gateway_reply",
+            Cause::NoInternetReply => "no_internet_reply",
+            Cause::Disabled => "disabled",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Cause> {
+        [
+            Cause::LinkDown,
+            Cause::NoGatewayReply,
+            Cause::NoInternetReply,
+            Cause::Disabled,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
+    /// A failure of the link (counts against uptime); `Disabled` is the user's choice.
+    pub fn is_failure(self) -> bool {
+        self != Cause::Disabled
+    }
+}
+
+/// An outage (or a period disabled by the user) of one WAN; `end_ms` is `None` while it lasts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outage {
+    pub wan: String,
+    pub start_ms: i64,
+    pub end_ms: Option<i64>,
+    pub cause: Cause,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Health {
     pub cpu_pct: Option<f64>,
@@ -117,6 +184,10 @@ pub struct Sample {
     pub ifaces: Vec<IfaceTraffic>,
     pub clients: Vec<ClientTraffic>,
     pub pings: Vec<PingMinute>,
+    /// Per-WAN pings, per-WAN unprobed rounds (by WAN name), outages opened or closed.
+    pub wan_pings: Vec<WanPingMinute>,
+    pub wan_minutes: Vec<(String, WanMinute)>,
+    pub outages: Vec<Outage>,
     pub health: Option<Health>,
     /// WAN up/down transitions (`wan` UCI name, up).
     pub wan_events: Vec<(String, bool)>,
@@ -336,6 +407,44 @@ impl Store {
                     t.execute(params![m.target, m.host, m.ts])?;
                 }
             }
+            if !s.wan_pings.is_empty() {
+                let mut p = tx.prepare_cached(UPSERT_WAN_PING)?;
+                for m in s
+                    .wan_pings
+                    .iter()
+                    .filter(|m| period::clock_synced(m.ts) && m.ts <= s.ts)
+                {
+                    p.execute(params![
+                        m.ts,
+                        m.wan,
+                        m.target,
+                        m.sent,
+                        m.lost,
+                        us(m.sum_ms),
+                        m.min_ms.map(us),
+                        m.max_ms.map(us)
+                    ])?;
+                }
+            }
+            for (wan, m) in s
+                .wan_minutes
+                .iter()
+                .filter(|(_, m)| period::clock_synced(m.ts) && m.ts <= s.ts)
+            {
+                tx.prepare_cached(UPSERT_WAN_MINUTE)?
+                    .execute(params![m.ts, wan, m.down, m.disabled])?;
+            }
+            for o in s
+                .outages
+                .iter()
+                .filter(|o| period::clock_synced(o.start_ms / 1000))
+            {
+                tx.prepare_cached(
+                    "INSERT INTO wan_outage(wan, start_ms, end_ms, cause) VALUES(?1, ?2, ?3, ?4)
+                     ON CONFLICT(wan, start_ms) DO UPDATE SET end_ms = excluded.end_ms, cause = excluded.cause",
+                )?
+                .execute(params![o.wan, o.start_ms, o.end_ms, o.cause.as_str()])?;
+            }
             if let Some(h) = &s.health {
                 let x = |v: Option<f64>, k: f64| v.map(|v| (v * k).round() as i64);
                 tx.prepare_cached(
@@ -407,6 +516,19 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Closes the outages a previous run left open (it stopped or was killed during them): they
+    /// end at the last minute that run recorded for that WAN (never before they started).
+    pub fn close_open_outages(&mut self) -> Result<usize> {
+        Ok(self.conn.execute(
+            "UPDATE wan_outage SET end_ms = MAX(start_ms, coalesce(
+                 (SELECT (MAX(ts) + 60) * 1000 FROM wan_ping_minute p WHERE p.wan = wan_outage.wan),
+                 (SELECT (MAX(ts) + 60) * 1000 FROM wan_minute m WHERE m.wan = wan_outage.wan),
+                 start_ms))
+             WHERE end_ms IS NULL",
+            [],
+        )?)
+    }
+
     /// Deletes rows older than each tier's retention. Returns the number of rows deleted.
     pub fn sweep(&mut self, now: i64, offset: i32, r: &Retention) -> Result<usize> {
         let b = period::buckets(now, offset);
@@ -434,6 +556,12 @@ impl Store {
         }
         n += tx.execute("DELETE FROM ping_minute WHERE ts < ?1", [raw_cut])?;
         n += tx.execute("DELETE FROM health_minute WHERE ts < ?1", [raw_cut])?;
+        n += tx.execute("DELETE FROM wan_ping_minute WHERE ts < ?1", [raw_cut])?;
+        n += tx.execute("DELETE FROM wan_minute WHERE ts < ?1", [raw_cut])?;
+        n += tx.execute(
+            "DELETE FROM wan_outage WHERE end_ms IS NOT NULL AND end_ms < ?1",
+            [raw_cut * 1000],
+        )?;
         n += tx.execute(
             "DELETE FROM ping_target WHERE target NOT IN (SELECT DISTINCT target FROM ping_minute)",
             [],
@@ -535,6 +663,15 @@ impl Store {
                    ON CONFLICT(target) DO UPDATE SET host = excluded.host, updated_at = excluded.updated_at
                    WHERE excluded.updated_at >= updated_at;
                  INSERT OR IGNORE INTO main.health_minute SELECT * FROM src.health_minute;
+                 INSERT INTO main.wan_ping_minute SELECT * FROM src.wan_ping_minute WHERE true
+                   ON CONFLICT(ts, wan, target) DO UPDATE SET sent = sent + excluded.sent, lost = lost + excluded.lost,
+                     sum_us = sum_us + excluded.sum_us,
+                     min_us = MIN(coalesce(min_us, excluded.min_us), coalesce(excluded.min_us, min_us)),
+                     max_us = MAX(coalesce(max_us, excluded.max_us), coalesce(excluded.max_us, max_us));
+                 INSERT INTO main.wan_minute SELECT * FROM src.wan_minute WHERE true
+                   ON CONFLICT(ts, wan) DO UPDATE SET down = down + excluded.down, disabled = disabled + excluded.disabled;
+                 INSERT INTO main.wan_outage SELECT * FROM src.wan_outage WHERE true
+                   ON CONFLICT(wan, start_ms) DO UPDATE SET end_ms = coalesce(excluded.end_ms, end_ms);
                  INSERT OR IGNORE INTO main.wan_event SELECT * FROM src.wan_event;
                  INSERT INTO main.counter_state SELECT * FROM src.counter_state WHERE true
                    ON CONFLICT(iface) DO UPDATE SET ifindex = excluded.ifindex, rx = excluded.rx, tx = excluded.tx,
@@ -600,6 +737,15 @@ const UPSERT_PING: &str = "INSERT INTO ping_minute(ts, target, sent, lost, sum_u
        sum_us = sum_us + excluded.sum_us,
        min_us = MIN(coalesce(min_us, excluded.min_us), coalesce(excluded.min_us, min_us)),
        max_us = MAX(coalesce(max_us, excluded.max_us), coalesce(excluded.max_us, max_us))";
+
+const UPSERT_WAN_PING: &str = "INSERT INTO wan_ping_minute(ts, wan, target, sent, lost, sum_us, min_us, max_us) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)
+     ON CONFLICT(ts, wan, target) DO UPDATE SET sent = sent + excluded.sent, lost = lost + excluded.lost,
+       sum_us = sum_us + excluded.sum_us,
+       min_us = MIN(coalesce(min_us, excluded.min_us), coalesce(excluded.min_us, min_us)),
+       max_us = MAX(coalesce(max_us, excluded.max_us), coalesce(excluded.max_us, max_us))";
+
+const UPSERT_WAN_MINUTE: &str = "INSERT INTO wan_minute(ts, wan, down, disabled) VALUES(?1,?2,?3,?4)
+     ON CONFLICT(ts, wan) DO UPDATE SET down = down + excluded.down, disabled = disabled + excluded.disabled";
 
 pub fn now_epoch() -> i64 {
     std::time::SystemTime::now()

@@ -111,6 +111,17 @@ pub fn set_counters(root: &TestRoot, ifs: &[(&str, u32, u64, u64)]) {
     std::fs::rename(tmp, p).unwrap();
 }
 
+/// The collector's live ring as the CGI shows it: `{"pings": …, "wans": …}` (Null when absent).
+pub fn live_json(root: &TestRoot) -> Value {
+    match jammonitor::store::live::read(&jammonitor::system::Root::new(&root.path)) {
+        Some(r) => {
+            let (p, w) = jammonitor::store::live::to_json(&r);
+            serde_json::json!({"pings": p, "wans": w})
+        }
+        None => Value::Null,
+    }
+}
+
 pub fn status(root: &TestRoot) -> Value {
     serde_json::from_str(&root.read("var/run/jammonitor/collector.json")).unwrap_or(Value::Null)
 }
