@@ -1,7 +1,9 @@
 //! Which UCI network interfaces are WANs (DESIGN §6, predecessor §1c), and their role. Shared by
 //! every action that shows or changes WANs, so the rule lives in one place.
 
-use crate::system::uci::{Config, Section};
+use crate::error::ApiResult;
+use crate::system::Root;
+use crate::system::uci::{self, Config, Section};
 
 /// Interfaces a dashboard must never list as WAN nor touch: LAN, loopback, the VPN and tunnels.
 pub fn is_system_interface(name: &str) -> bool {
@@ -138,6 +140,25 @@ pub fn selected(network: &Config, jm: &Config) -> Vec<Wan> {
             .filter(|w| managed.contains(&w.name))
             .collect()
     }
+}
+
+/// The managed WANs as the configuration on disk has them now.
+pub fn managed(root: &Root) -> ApiResult<Vec<Wan>> {
+    Ok(selected(
+        &uci::load(root, "network")?,
+        &uci::load(root, "jammonitor")?,
+    ))
+}
+
+/// MTU is configured on the `device` section whose `name` is the WAN's device (OMR convention).
+pub fn device_mtu(network: &Config, device: Option<&str>) -> Option<u32> {
+    let dev = device?;
+    network
+        .of_type("device")
+        .find(|s| s.get("name") == Some(dev))?
+        .get("mtu")?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]

@@ -10,10 +10,6 @@ pub mod pings;
 pub mod session;
 pub mod storage;
 pub mod wan;
-pub mod wan_advanced;
-pub mod wan_edit;
-pub mod wan_managed;
-pub mod wan_roles;
 
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Method, Request, Response};
@@ -31,11 +27,11 @@ const ACTIONS: &[(&str, Method, Handler)] = &[
     ("overview", Method::Get, overview::handle),
     ("interfaces", Method::Get, interfaces::handle),
     ("session", Method::Get, session::handle),
-    ("wan", Method::Get, wan::handle),
-    ("wan.roles", Method::Post, wan_roles::handle),
-    ("wan.edit", Method::Post, wan_edit::handle),
-    ("wan.advanced", Method::Post, wan_advanced::handle),
-    ("wan.managed", Method::Post, wan_managed::handle),
+    ("wan", Method::Get, wan::get::handle),
+    ("wan.roles", Method::Post, wan::roles::handle),
+    ("wan.edit", Method::Post, wan::edit::handle),
+    ("wan.advanced", Method::Post, wan::advanced::handle),
+    ("wan.managed", Method::Post, wan::managed::handle),
     ("bandwidth", Method::Get, bandwidth::handle),
     ("bandwidth.csv", Method::Get, bandwidth::handle_csv),
     ("pings", Method::Get, pings::handle),

@@ -3,7 +3,7 @@
 //! IPv4, "mtu": 576–9000 or null (device default), "label": text or ""}`. Fields left out are
 //! left alone. MTU lives on the `device` section named after the WAN's device (OMR convention).
 
-use super::Ctx;
+use crate::actions::Ctx;
 use crate::bypass;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Fields, Response};
@@ -221,7 +221,7 @@ fn verify(e: &Edit, device: Option<&str>, n: &Config) -> bool {
             .unwrap_or_default()
             == want
     });
-    let mtu_ok = e.mtu.is_none_or(|m| super::wan::device_mtu(n, device) == m);
+    let mtu_ok = e.mtu.is_none_or(|m| wans::device_mtu(n, device) == m);
     let label_ok = e
         .label
         .as_ref()
@@ -231,10 +231,10 @@ fn verify(e: &Edit, device: Option<&str>, n: &Config) -> bool {
 
 pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
     let root = ctx.root;
-    parse(&ctx.req.body, &super::wan::managed(root)?)?;
+    parse(&ctx.req.body, &wans::managed(root)?)?;
     bypass::refuse_if_active(root)?;
     let txn = Txn::begin(root, "wan", &["network"])?;
-    let current = super::wan::managed(root)?;
+    let current = wans::managed(root)?;
     let edit = parse(&ctx.req.body, &current)?;
     let wan = current
         .iter()

@@ -2,7 +2,7 @@
 //! (`jammonitor.main.wan`). An empty list means "every eligible WAN". The list must keep the
 //! current Primary, so the exactly-one-master rule still holds over the managed set.
 
-use super::Ctx;
+use crate::actions::Ctx;
 use crate::bypass;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Fields, Response};

@@ -5,7 +5,7 @@
 //! both); Disabled also sets `network.<if>.disabled=1`. Then netifd and the mptcp init script
 //! make the kernel follow (ifdown/ifup, `/etc/init.d/mptcp reload <dev>`).
 
-use super::Ctx;
+use crate::actions::Ctx;
 use crate::bypass;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Fields, Response};
@@ -85,11 +85,11 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
     let root = ctx.root;
     // Validate against the configuration as it is now, then again under the lock (another tab may
     // have changed it in between): nothing is written unless both pass.
-    let selected_now = super::wan::managed(root)?;
+    let selected_now = wans::managed(root)?;
     parse(&ctx.req.body, &selected_now)?;
     bypass::refuse_if_active(root)?;
     let txn = Txn::begin(root, "wan", &["network", "openmptcprouter"])?;
-    let current = super::wan::managed(root)?;
+    let current = wans::managed(root)?;
     let requested =
         parse(&ctx.req.body, &current).map_err(|e| e.context("configuration changed meanwhile"))?;
     let next = resolve(&current, &requested)?;

@@ -2,13 +2,13 @@
 //! tracker values; the advanced failover/MPTCP settings with their allowed values; and the
 //! interfaces eligible to be managed.
 
-use super::wan_advanced::{self, FAILOVER};
-use super::{Ctx, now_epoch};
+use super::advanced::{self as wan_advanced, FAILOVER};
+use crate::actions::{Ctx, now_epoch};
 use crate::bypass;
 use crate::error::ApiResult;
 use crate::http::Response;
 use crate::system::ip::{self, Link, Query};
-use crate::system::uci::{self, Config};
+use crate::system::uci;
 use crate::wans::{self, Wan};
 use serde_json::{Value, json};
 
@@ -47,7 +47,7 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
             "dns_mode": if dns.is_empty() { "auto" } else { "custom" },
             "dns": dns,
             "mtu": link.and_then(|l| l.mtu),
-            "mtu_config": device_mtu(&network, w.device.as_deref()),
+            "mtu_config": wans::device_mtu(&network, w.device.as_deref()),
             "latency_ms": t("latency").and_then(|v| v.parse::<i64>().ok()),
             "public_ip": t("publicip"),
             "tracker_state": t("state"),
@@ -91,23 +91,4 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
             "mtu": [576, 9000],
         },
     })))
-}
-
-/// The managed WANs as the configuration on disk has them now.
-pub fn managed(root: &crate::system::Root) -> ApiResult<Vec<Wan>> {
-    Ok(wans::selected(
-        &uci::load(root, "network")?,
-        &uci::load(root, "jammonitor")?,
-    ))
-}
-
-/// MTU is configured on the `device` section whose `name` is the WAN's device (OMR convention).
-pub fn device_mtu(network: &Config, device: Option<&str>) -> Option<u32> {
-    let dev = device?;
-    network
-        .of_type("device")
-        .find(|s| s.get("name") == Some(dev))?
-        .get("mtu")?
-        .parse()
-        .ok()
 }

@@ -3,7 +3,7 @@
 //! sysctl with no UCI home in OMR: it is kept in `jammonitor.main.stale_loss_cnt`, persisted to
 //! /etc/sysctl.d and written to /proc when applied.
 
-use super::Ctx;
+use crate::actions::Ctx;
 use crate::bypass;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Fields, Response};
