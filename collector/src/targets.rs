@@ -80,12 +80,15 @@ pub fn wan_probes(
         .iter()
         .map(|w| {
             let device = traffic_device(w);
-            let list = cfg
-                .wan_overrides
-                .iter()
-                .find(|(n, _)| *n == w.name)
-                .map(|(_, l)| l.clone())
-                .unwrap_or_else(|| cfg.wan_targets.clone());
+            let list = if !cfg.wan_ping {
+                Vec::new()
+            } else {
+                cfg.wan_overrides
+                    .iter()
+                    .find(|(n, _)| *n == w.name)
+                    .map(|(_, l)| l.clone())
+                    .unwrap_or_else(|| cfg.wan_targets.clone())
+            };
             let prev_gw = prev
                 .iter()
                 .find(|p| p.name == w.name)

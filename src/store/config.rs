@@ -21,6 +21,7 @@
 //!     list ping_target 'internet=1.1.1.1'   # name=IPv4 or name=auto (vps, tunnel)
 //!     list ping_target 'vps=auto'
 //!     list ping_target 'tunnel=auto'
+//!     option wan_ping '1'             # 0: no per-WAN pings at all (outages from link state only)
 //!     list wan_target 'gateway'       # pinged through every managed WAN (bound to its device and
 //!     list wan_target 'internet'      # address): gateway, a ping_target name, or an IPv4 (≤ 4)
 //!     option outage_rounds '3'        # consecutive rounds without any reply that make an outage (1–100)
@@ -66,6 +67,8 @@ pub struct Config {
     pub retention: Retention,
     pub max_rate_bps: u64,
     pub targets: Vec<TargetSpec>,
+    /// Per-WAN pings on (`wan_ping`, default 1).
+    pub wan_ping: bool,
     /// What every managed WAN pings through itself (`gateway`, a `targets` name, or an IPv4).
     pub wan_targets: Vec<String>,
     /// Per-WAN replacements of `wan_targets` (`config wan_ping`).
@@ -104,6 +107,7 @@ impl Default for Config {
                     host: Host::Auto,
                 },
             ],
+            wan_ping: true,
             wan_targets: vec!["gateway".into(), "internet".into()],
             wan_overrides: Vec::new(),
             outage_rounds: 3,
@@ -269,6 +273,13 @@ pub fn load(jm: &Uci) -> Config {
         }
     }
     c.outage_rounds = outage;
+    match get("wan_ping") {
+        None | Some("1") => {}
+        Some("0") => c.wan_ping = false,
+        Some(v) => problems.push(format!(
+            "jammonitor.main.wan_ping={v:?} ignored: must be 0 or 1"
+        )),
+    }
     let listed = main.map(|s| s.list("wan_target")).unwrap_or_default();
     if !listed.is_empty() {
         c.wan_targets = wan_target_list(listed, "wan_target", &mut problems);
@@ -349,6 +360,11 @@ mod tests {
         );
         assert_eq!(c.problems.len(), 2, "{:?}", c.problems);
         let c = load(&parse("config jammonitor 'main'\n\toption outage_rounds '0'\n").unwrap());
-        assert_eq!((c.outage_rounds, c.problems.len()), (3, 1));
+        assert_eq!(
+            (c.outage_rounds, c.problems.len(), c.wan_ping),
+            (3, 1, true)
+        );
+        let c = load(&parse("config jammonitor 'main'\n\toption wan_ping '0'\n").unwrap());
+        assert!(!c.wan_ping);
     }
 }
