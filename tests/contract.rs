@@ -184,6 +184,12 @@ fn answers_match_the_document() {
         ("bandwidth", "range=hourly&iface=wans", Value::Null),
         ("bandwidth.csv", "range=daily&iface=all", Value::Null),
         ("pings", "minutes=10", Value::Null),
+        ("wan.history", "range=7d", Value::Null),
+        (
+            "wan.history.csv",
+            "name=wan2&range=24h&kind=outages",
+            Value::Null,
+        ),
         ("job", "id=nosuchjob", Value::Null),
         ("storage.mount", "", json!({"device": "/dev/sdz1"})),
         ("storage.unmount", "", json!({})),
@@ -260,6 +266,8 @@ fn answers_match_the_document() {
         "bandwidth.csv",
         "pings",
         "storage",
+        "wan.history",
+        "wan.history.csv",
     ] {
         assert!(ok_seen.contains(&a), "{a} did not answer successfully");
     }

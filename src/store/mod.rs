@@ -12,6 +12,7 @@
 pub mod config;
 pub mod counters;
 pub mod ifaces;
+pub mod linkhist;
 pub mod live;
 pub mod period;
 pub mod query;
