@@ -245,7 +245,9 @@ pub fn load(jm: &Uci) -> Config {
             }
         }
     }
-    for s in jm.of_type("remote_ap") {
+    // At most 16 ping targets of its own, plus up to 64 remote APs (the `wifi.aps` limit).
+    c.targets.truncate(16);
+    for s in jm.of_type("remote_ap").take(64) {
         let name = s.get("name").unwrap_or(&s.name);
         match (
             valid_target_name(name),
@@ -262,7 +264,6 @@ pub fn load(jm: &Uci) -> Config {
             )),
         }
     }
-    c.targets.truncate(16);
     let mut outage = c.outage_rounds;
     if let Some(v) = get("outage_rounds") {
         match v.parse::<u32>() {
