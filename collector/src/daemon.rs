@@ -20,6 +20,8 @@ pub struct Options {
     pub foreground: bool,
     pub interval: Option<u32>,
     pub ping_interval: Option<u32>,
+    /// Tests only: a ping round every this many ms (100–60000), overriding both.
+    pub ping_interval_ms: Option<u32>,
 }
 
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
@@ -43,7 +45,16 @@ fn load_config(root: &Root, o: &Options) -> Config {
         c.ping_interval_s = p;
         c.ping_timeout_ms = c.ping_timeout_ms.min(p * 900).max(100);
     }
+    if let Some(ms) = o.ping_interval_ms {
+        c.ping_interval_s = ms.div_ceil(1000);
+        c.ping_timeout_ms = c.ping_timeout_ms.min(ms * 9 / 10).max(50);
+    }
     c
+}
+
+/// The pinger's round interval in ms.
+fn ping_ms(cfg: &Config, o: &Options) -> u32 {
+    o.ping_interval_ms.unwrap_or(cfg.ping_interval_s * 1000)
 }
 
 fn thread_cpu_us() -> u64 {
@@ -222,7 +233,7 @@ pub fn run(root: Root, opts: Options) -> i32 {
     let resolved = targets::resolve(&root, &cfg);
     let shared = Arc::new(Shared::new(
         resolved,
-        cfg.ping_interval_s,
+        ping_ms(&cfg, &opts),
         cfg.ping_timeout_ms,
     ));
     shared
@@ -372,8 +383,8 @@ impl Daemon {
         self.status.interval_s = self.cfg.interval_s;
         self.status.ping_interval_s = self.cfg.ping_interval_s;
         self.shared
-            .interval_s
-            .store(self.cfg.ping_interval_s, Ordering::Relaxed);
+            .interval_ms
+            .store(ping_ms(&self.cfg, &self.opts), Ordering::Relaxed);
         self.shared
             .timeout_ms
             .store(self.cfg.ping_timeout_ms, Ordering::Relaxed);

@@ -96,7 +96,8 @@ pub struct Shared {
     pub generation: AtomicU64,
     pending: Mutex<Pending>,
     pub stop: AtomicBool,
-    pub interval_s: AtomicU32,
+    /// Round interval, ms (`ping_interval` × 1000; tests may go below a second).
+    pub interval_ms: AtomicU32,
     pub timeout_ms: AtomicU32,
     pub outage_rounds: AtomicU32,
     /// Rounds done and the socket kind in use, for the status.
@@ -117,14 +118,14 @@ pub struct Drained {
 }
 
 impl Shared {
-    pub fn new(targets: Vec<Target>, interval_s: u32, timeout_ms: u32) -> Shared {
+    pub fn new(targets: Vec<Target>, interval_ms: u32, timeout_ms: u32) -> Shared {
         Shared {
             targets: Mutex::new(targets),
             wans: Mutex::new(Vec::new()),
             generation: AtomicU64::new(1),
             pending: Mutex::new(Pending::default()),
             stop: AtomicBool::new(false),
-            interval_s: AtomicU32::new(interval_s),
+            interval_ms: AtomicU32::new(interval_ms),
             timeout_ms: AtomicU32::new(timeout_ms),
             outage_rounds: AtomicU32::new(3),
             rounds: Default::default(),
@@ -789,7 +790,7 @@ pub struct Pinger {
     main_socket: Option<Socket>,
     events: LinkEvents,
     ring: RingMem,
-    interval_s: u32,
+    interval_ms: u32,
     live_file: Option<std::fs::File>,
     header_len: usize,
     minute: i64,
@@ -813,7 +814,7 @@ impl Pinger {
             main_socket: None,
             events: LinkEvents::open(),
             ring: RingMem::new(1, 0),
-            interval_s: 0,
+            interval_ms: 0,
             live_file: None,
             header_len: 0,
             minute: 0,
@@ -902,8 +903,8 @@ impl Pinger {
                 });
             }
         }
-        let interval = self.shared.interval_s.load(Ordering::Relaxed).max(1);
-        let slots = (RING_SECONDS / interval as u64) as usize + 1;
+        let interval = self.shared.interval_ms.load(Ordering::Relaxed).max(100);
+        let slots = (RING_SECONDS * 1000 / interval as u64) as usize + 1;
         // Carry the ring over by column name.
         let mut ring = RingMem::new(slots, live.len());
         let old_cols: HashMap<&str, usize> = self
@@ -929,7 +930,7 @@ impl Pinger {
             }
         }
         self.ring = ring;
-        self.interval_s = interval;
+        self.interval_ms = interval;
         self.plan = Plan {
             probes,
             wans: new_wans,
@@ -996,7 +997,12 @@ impl Pinger {
                 )
             })
             .collect();
-        let bytes = live::encode(&self.plan.live, self.interval_s, self.ring.slots, &filled);
+        let bytes = live::encode(
+            &self.plan.live,
+            self.interval_ms.div_ceil(1000),
+            self.ring.slots,
+            &filled,
+        );
         self.header_len = live::header_len_of(&bytes).unwrap_or(0);
         let path = self.root.path(LIVE_BIN);
         if let Some(d) = path.parent() {
@@ -1073,7 +1079,7 @@ impl Pinger {
     pub fn round(&mut self, now_ms: i64) {
         let generation = self.shared.generation.load(Ordering::Relaxed);
         if generation != self.generation
-            || self.shared.interval_s.load(Ordering::Relaxed).max(1) != self.interval_s
+            || self.shared.interval_ms.load(Ordering::Relaxed).max(100) != self.interval_ms
         {
             self.generation = generation;
             self.replan(now_ms);
@@ -1081,7 +1087,7 @@ impl Pinger {
             self.refresh_links();
         }
         self.flush_minute(now_ms, false);
-        let interval = Duration::from_secs(self.interval_s as u64);
+        let interval = Duration::from_millis(self.interval_ms as u64);
         let timeout = Duration::from_millis(self.shared.timeout_ms.load(Ordering::Relaxed) as u64)
             .min(interval * 9 / 10);
         self.seq = self.seq.wrapping_add(1);
@@ -1313,7 +1319,7 @@ pub fn run(root: Root, shared: Arc<Shared>) {
         shared
             .cpu_us
             .fetch_add(thread_cpu_us().saturating_sub(cpu0), Ordering::Relaxed);
-        let interval = Duration::from_secs(p.interval_s.max(1) as u64);
+        let interval = Duration::from_millis(p.interval_ms.max(100) as u64);
         // Fixed schedule: round k+1 starts at t0 + (k+1)·interval, skipping rounds we missed.
         k += 1;
         let mut next = t0 + interval * k as u32;

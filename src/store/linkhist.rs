@@ -208,9 +208,11 @@ pub fn outages(conn: &Connection, wan: &str, since_ms: i64, now_ms: i64) -> Resu
     }
     for (s, e) in extra {
         let end = e.unwrap_or(now_ms);
+        // Covered by an outage the pinger saw, or by a period the user disabled the WAN (its
+        // link going down then is the user's doing, not an outage).
         let covered = out
             .iter()
-            .any(|o| o.cause.is_failure() && o.start_ms <= end && o.end_ms.unwrap_or(now_ms) >= s);
+            .any(|o| o.start_ms <= end && o.end_ms.unwrap_or(now_ms) >= s);
         if !covered && end >= since_ms {
             out.push(OutageRow {
                 start_ms: s,

@@ -16,6 +16,7 @@ lighttpd
 iputils-ping
 nftables
 conntrack
+iptables
 e2fsprogs
 chromium
 vnstat
