@@ -202,6 +202,41 @@ fn peak_rss_kb(pid: i32) -> u64 {
         .unwrap_or(0)
 }
 
+/// Where the resident memory is: anonymous vs file-backed, and each mapping over 40 kB (the
+/// floor of the RSS comparison: code pages of libc/libm/ld.so/SQLite are file-backed pages both
+/// daemons map, at the kernel's fault-around granularity).
+fn rss_breakdown(pid: i32) -> Value {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |k: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(k))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let mut per: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut name = String::new();
+    for l in smaps.lines() {
+        if l.split_whitespace()
+            .next()
+            .is_some_and(|w| w.contains('-') && !w.ends_with(':'))
+        {
+            name = l.split_whitespace().nth(5).unwrap_or("[anon]").to_string();
+            name = name.rsplit('/').next().unwrap_or(&name).to_string();
+        } else if let Some(v) = l.strip_prefix("Rss:") {
+            *per.entry(name.clone()).or_default() += v
+                .split_whitespace()
+                .next()
+                .and_then(|x| x.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    per.retain(|_, v| *v > 40);
+    json!({"rss_kb": field("VmRSS:"), "hwm_kb": field("VmHWM:"), "anon_kb": field("RssAnon:"),
+           "file_kb": field("RssFile:"), "by_mapping_kb": per})
+}
+
 /// Peak RSS, then SIGTERM, then the exact CPU time (user+sys) from wait4.
 fn stop(child: std::process::Child) -> (Duration, u64) {
     let pid = child.id() as i32;
@@ -345,6 +380,14 @@ fn both(
         st["ping_rounds"].as_u64().unwrap_or(0),
         st["ping_cpu_us"].as_u64().unwrap_or(0),
     );
+    let breakdown = json!({
+        "ours": rss_breakdown(ours.id() as i32),
+        "vnstatd": theirs.as_ref().map(|t| rss_breakdown(t.id() as i32)),
+    });
+    let _ = std::fs::write(
+        root.parent().unwrap().join("rss_breakdown.json"),
+        breakdown.to_string(),
+    );
     let (cpu, rss) = stop(ours);
     (cpu, rss, (samples, ping), theirs.map(stop))
 }
@@ -379,7 +422,12 @@ fn side_by_side(root: &Path, netns: Option<&str>, bin: &str, secs: u64, dir: &Pa
         (Some((l, _)), Some((s, _))) => Some(per_hour(l, s)),
         _ => None,
     };
+    let breakdown: Value = std::fs::read_to_string(dir.join("rss_breakdown.json"))
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or(Value::Null);
     json!({
+        "rss_breakdown": breakdown,
         "window_s": secs,
         "ours": {"cpu_ms_window": ms(l_cpu), "startup_cpu_ms": ms(s_cpu), "cpu_ms_per_hour": ours_h, "peak_rss_kb": l_rss,
                  "samples": samples, "ping_rounds": rounds,
@@ -1017,6 +1065,13 @@ fn main() {
         f(&b["ours"]["ping_cpu_us_per_round"]),
         b["ours"]["ping_rounds"]
     );
+    for who in ["ours", "vnstatd"] {
+        let r = &b["rss_breakdown"][who];
+        println!(
+            "  RSS {who:<8} anon {} kB, file-backed {} kB: {}",
+            r["anon_kb"], r["file_kb"], r["by_mapping_kb"]
+        );
+    }
     println!(
         "  ratio ours/vnstatd       CPU {}×, RSS {}×",
         f(&b["cpu_ratio_ours_over_vnstatd"]),
