@@ -26,6 +26,7 @@ pub struct Options {
 
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 const RESOLVE_EVERY: Duration = Duration::from_secs(600);
+const WAN_RESOLVE_EVERY: Duration = Duration::from_secs(60);
 
 fn load_config(root: &Root, o: &Options) -> Config {
     let jm = match uci::load(root, "jammonitor") {
@@ -118,6 +119,9 @@ struct Daemon {
     status: Status,
     last_sweep: Option<Instant>,
     last_resolve: Instant,
+    /// When the WANs' gateways were last asked of the kernel, and the WAN list then.
+    last_wan_resolve: Option<Instant>,
+    wan_sig: Vec<(String, Option<String>, bool)>,
 }
 
 pub fn run(root: Root, opts: Options) -> i32 {
@@ -259,6 +263,8 @@ pub fn run(root: Root, opts: Options) -> i32 {
         status: st,
         last_sweep: None,
         last_resolve: Instant::now(),
+        last_wan_resolve: None,
+        wan_sig: Vec::new(),
     };
     d.status.state = "running".into();
 
@@ -392,6 +398,7 @@ impl Daemon {
             .outage_rounds
             .store(self.cfg.outage_rounds, Ordering::Relaxed);
         self.resolve_targets();
+        self.last_wan_resolve = None;
         self.resolve_wans();
         log::info("configuration reloaded");
         self.write_status();
@@ -405,11 +412,33 @@ impl Daemon {
             .collect();
         self.shared.set_targets(t);
         self.last_resolve = Instant::now();
+        // Per-WAN targets may name these: resolve them again.
+        self.last_wan_resolve = None;
     }
 
-    /// The managed WANs and their per-WAN targets (every sample: a WAN edited, disabled or
-    /// re-addressed is followed within one interval; link up/down the pinger sees at once).
+    /// The managed WANs and their per-WAN targets. The WAN list (UCI) is read every sample, so
+    /// a WAN added, edited or disabled is followed within one interval; gateways are asked of the
+    /// kernel (route dump) when that list changed, while a gateway is unknown, after a reload,
+    /// and at least every WAN_RESOLVE_EVERY. Link up/down and addresses the pinger sees at once.
     fn resolve_wans(&mut self) {
+        let sig = targets::wan_signature(&self.root);
+        let unresolved = self
+            .shared
+            .wans
+            .lock()
+            .map(|w| {
+                w.iter()
+                    .any(|p| !p.disabled && p.targets.iter().any(|(_, h)| h.is_none()))
+            })
+            .unwrap_or(true);
+        let due = self
+            .last_wan_resolve
+            .is_none_or(|t| t.elapsed() >= WAN_RESOLVE_EVERY);
+        if !due && !unresolved && sig == self.wan_sig {
+            return;
+        }
+        self.wan_sig = sig;
+        self.last_wan_resolve = Some(Instant::now());
         let targets = self
             .shared
             .targets

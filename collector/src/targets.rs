@@ -58,6 +58,22 @@ pub fn resolve(root: &Root, cfg: &Config) -> Vec<Target> {
         .collect()
 }
 
+/// The managed WANs as (name, layer-3 device, disabled): cheap (UCI only), read every sample.
+pub fn wan_signature(root: &Root) -> Vec<(String, Option<String>, bool)> {
+    let network = uci::load(root, "network").unwrap_or_default();
+    let jm = uci::load(root, "jammonitor").unwrap_or_default();
+    wans::selected(&network, &jm)
+        .iter()
+        .map(|w| {
+            (
+                w.name.clone(),
+                traffic_device(w),
+                w.disabled || w.role == Role::Off,
+            )
+        })
+        .collect()
+}
+
 /// The managed WANs and what each pings through itself (config `wan_target` / `wan_ping`):
 /// `gateway` is the WAN's default gateway (its default route in any table, else the UCI
 /// `gateway`, else the peer of a point-to-point link, else the last one seen — a link that is
