@@ -201,6 +201,8 @@ export function createBundle(ctx) {
 				: null);
 
 		progress.hidden = !j;
+		progress.dataset.job = j ? String(j.id || '') : '';
+		progress.dataset.state = j ? String(j.state || '') : '';
 		if (j) {
 			const bar = h('progress', {max: 100, 'aria-label': _('Bundle progress')});
 			if (typeof j.pct === 'number' && j.state === 'running') bar.value = Math.max(0, Math.min(100, j.pct));

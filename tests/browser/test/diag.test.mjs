@@ -63,11 +63,14 @@ describe('Diagnostics: diagnostic bundle', () => {
 		assert.equal(listed.length, 19);
 		assert.ok(await page.locator('.jm-bundle details.jm-bundle-removed summary').isVisible(), 'the "what is removed" note');
 
+		const started = page.waitForResponse(r => r.url().includes('/api/diag.bundle'));
 		await page.locator('.jm-bundle [data-action="bundle-start"]').click();
-		// progress per section while it runs, then the size when done
-		await page.locator('.jm-bundle-size').waitFor({timeout: 90000});
+		const id = (await (await started).json()).data.job.id;
+		// progress per section while it runs, then the size when done (of this job, not an older one)
+		await page.locator(`.jm-bundle-progress[data-job="${id}"][data-state="done"] .jm-bundle-size`).waitFor({timeout: 90000});
 		const d = await api('diag');
 		const job = d.job;
+		assert.equal(job.id, id);
 		assert.equal(job.state, 'done', JSON.stringify(job));
 		assert.equal(job.available, true);
 		const res = job.result;
