@@ -135,7 +135,7 @@ describe('Settings: update', () => {
 	});
 
 	it('a read-only session cannot start an update: the server refuses and the page says so', async () => {
-		const p = await openPage(browser, {allowStatus: [403]});
+		const p = await openPage(browser, {allowStatus: [403], allowConsole: [/status of 403/]});
 		const {page} = p;
 		await page.route('**/api/update', r => r.fulfill(ok(INSTALLED)));
 		await page.goto(appUrl(env.sidRo, 'tab=settings'));
