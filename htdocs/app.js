@@ -8,6 +8,8 @@ import {createPoller} from './poll.js';
 import * as overview from './tabs/overview.js';
 import * as wan from './tabs/wan.js';
 import * as interfaces from './tabs/interfaces.js';
+import * as clients from './tabs/clients.js';
+import * as wifi from './tabs/wifi.js';
 import * as bandwidth from './tabs/bandwidth.js';
 import * as diagnostics from './tabs/diagnostics.js';
 import * as settings from './tabs/settings.js';
@@ -20,8 +22,8 @@ const TABS = [
 	['overview', N_('Overview'), overview],
 	['wan-policy', N_('WAN Policy'), wan],
 	['interfaces', N_('Interfaces'), interfaces],
-	['clients', N_('Clients'), null],
-	['wifi', N_('Wi-Fi APs'), null],
+	['clients', N_('Clients'), clients],
+	['wifi', N_('Wi-Fi APs'), wifi],
 	['bandwidth', N_('Bandwidth'), bandwidth],
 	['diagnostics', N_('Diagnostics'), diagnostics],
 	['settings', N_('Settings'), settings],
