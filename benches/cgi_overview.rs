@@ -140,7 +140,9 @@ fn main() {
 
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let (ov_u, st_u) = through_uhttpd(&root, &sid, UHTTPD_RUNS);
-    println!("overview through uhttpd (real uhttpd + rpcd, one connection per request), median of {UHTTPD_RUNS}");
+    println!(
+        "overview through uhttpd (real uhttpd + rpcd, one connection per request), median of {UHTTPD_RUNS}"
+    );
     println!("  GET /cgi-bin/jammonitor/api/overview {:8.2} ms", ms(ov_u));
     println!("  GET /cgi-bin/nothing (do-nothing)   {:8.2} ms", ms(st_u));
     println!(
@@ -190,7 +192,10 @@ fn http_get(port: u16, path: &str, sid: &str) -> u16 {
     let mut buf = Vec::with_capacity(16 << 10);
     s.read_to_end(&mut buf).unwrap();
     let head = String::from_utf8_lossy(&buf[..buf.len().min(16)]).into_owned();
-    head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+    head.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
 }
 
 /// uhttpd (built from tests/vendor/openwrt) with OpenWrt's flags, in a private mount namespace
@@ -240,7 +245,14 @@ impl Uhttpd {
             conf = conf.display(),
         );
         let child = Command::new("unshare")
-            .args(["--mount", "--propagation", "private", "/bin/sh", "-c", &script])
+            .args([
+                "--mount",
+                "--propagation",
+                "private",
+                "/bin/sh",
+                "-c",
+                &script,
+            ])
             .stdin(Stdio::null())
             .spawn()
             .unwrap();
@@ -278,7 +290,10 @@ fn through_uhttpd(root: &TestRoot, sid: &str, n: usize) -> (Duration, Duration) 
     let (mut ov, mut st) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for i in 0..n + 10 {
         let t = Instant::now();
-        assert_eq!(http_get(u.port, "/cgi-bin/jammonitor/api/overview", sid), 200);
+        assert_eq!(
+            http_get(u.port, "/cgi-bin/jammonitor/api/overview", sid),
+            200
+        );
         let a = t.elapsed();
         let t = Instant::now();
         assert_eq!(http_get(u.port, "/cgi-bin/nothing", sid), 200);
