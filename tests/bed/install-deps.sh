@@ -16,6 +16,7 @@ openssl
 iputils-ping
 nftables
 conntrack
+iptables
 e2fsprogs
 chromium
 vnstat
