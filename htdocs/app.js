@@ -36,6 +36,8 @@ export function errorText(err) {
 	if (err && err.code === 'auth_denied')
 		return _('This session has no JamMonitor permission. Log out of LuCI and log in again: sessions opened before JamMonitor was installed lack it.');
 	if (err && err.code === 'auth_missing') return _('No LuCI session: open JamMonitor from LuCI (Status → JamMonitor).');
+	if (err && err.code === 'auth_unavailable')
+		return _('The router\'s session service (rpcd) does not answer, so your login cannot be checked. Retrying…');
 	if (err && err.code === 'timeout') return _('The router did not answer in time. Retrying…');
 	if (err && err.code === 'network') return _('Cannot reach the router. Retrying…');
 	return _('Error: {message}', {message: (err && err.message) || String(err)});
