@@ -41,6 +41,26 @@ export function roleBadge(role) {
 	return r ? badge(_(r[0]), r[1], 'multipath ' + role) : badge(role ? String(role) : _('Unknown'), 'muted');
 }
 
+// The `errors` of an answer (docs/api.md: a config file that cannot be parsed hides the blocks
+// that need it): one alert line per broken file, updated in place, hidden when there is none.
+export function configErrors() {
+	const el = h('div', {class: 'jm-config-error', role: 'alert', hidden: true});
+	let shown = '';
+	function update(errors) {
+		const byMsg = new Map();
+		for (const e of Object.values(errors && typeof errors === 'object' ? errors : {})) {
+			if (e && typeof e.message === 'string') byMsg.set(e.message, e);
+		}
+		const key = [...byMsg.keys()].join('\n');
+		if (key === shown) return;
+		shown = key;
+		el.hidden = !byMsg.size;
+		el.replaceChildren(...[...byMsg.keys()].map(m =>
+			h('p', {text: _('A configuration file cannot be read, so what depends on it is not shown: {message}', {message: m})})));
+	}
+	return {el, update};
+}
+
 export function emptyNote(text) {
 	return h('p', {class: 'jm-note', text});
 }
