@@ -289,18 +289,20 @@ describe('WAN Policy tab', () => {
 		const good = fs.readFileSync(file);
 		try {
 			fs.writeFileSync(file, good.toString('utf8').split('\n').map(l => (l ? '> ' + l : l)).join('\n'));
-			const q = await openPage(browser, {});
+			// wan.history (link history, not part of the WAN model's reads) still refuses a broken
+			// config with 409 config_unparseable: allowed here, the page shows the rest.
+			const q = await openPage(browser, {allowConsole: [/status of 409/], allowStatus: [409]});
 			const {page} = q;
 			await page.goto(appUrl(env.sid, 'tab=wan-policy'));
 			const banner = page.locator('[data-panel=wan-policy] .jm-config-error');
 			await banner.waitFor();
-			assert.match(await banner.innerText(), /\/etc\/config\/network line 1/);
+			assert.match(await banner.innerText(), /\/etc\/config\/network line \d+: cannot parse/);
 			assert.equal(await page.locator('.jm-wan-row').count(), 0);
 			assert.equal(await page.locator('[data-panel=wan-policy] .jm-note', {hasText: 'No WAN interface is managed'}).isVisible(), false);
 			await page.click('.jm-tab[data-tab=overview]');
 			const ob = page.locator('[data-panel=overview] .jm-config-error');
 			await ob.waitFor();
-			assert.match(await ob.innerText(), /\/etc\/config\/network line 1/);
+			assert.match(await ob.innerText(), /\/etc\/config\/network line \d+: cannot parse/);
 			await page.locator('[data-panel=overview] .jm-note', {hasText: 'hides the WAN list'}).waitFor();
 			// System health is still answered.
 			await page.locator('[data-panel=overview] .jm-block', {hasText: 'System health'}).locator('dd').first().waitFor();
@@ -571,7 +573,7 @@ describe('WAN Policy tab', () => {
 		await page.keyboard.press('Escape');
 		await page.locator('.jm-wan-adv summary').click();
 		assert.equal(await page.locator('.jm-wan-adv').getByRole('button', {name: 'Save'}).isDisabled(), true);
-		assert.equal(p.requests.filter(r => r.url.includes('/api/wan.')).length, 0, 'no write attempted');
+		assert.equal(p.requests.filter(r => /\/api\/wan\.(roles|edit|advanced|managed)\b/.test(r.url)).length, 0, 'no write attempted');
 		clean(p);
 		await p.close();
 	});
