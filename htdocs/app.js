@@ -36,6 +36,8 @@ export function errorText(err) {
 	if (err && err.code === 'auth_denied')
 		return _('This session has no JamMonitor permission. Log out of LuCI and log in again: sessions opened before JamMonitor was installed lack it.');
 	if (err && err.code === 'auth_missing') return _('No LuCI session: open JamMonitor from LuCI (Status → JamMonitor).');
+	if (err && err.code === 'auth_unavailable')
+		return _('The router\'s session service (rpcd) does not answer, so your login cannot be checked. Retrying…');
 	if (err && err.code === 'timeout') return _('The router did not answer in time. Retrying…');
 	if (err && err.code === 'network') return _('Cannot reach the router. Retrying…');
 	return _('Error: {message}', {message: (err && err.message) || String(err)});
@@ -139,7 +141,18 @@ export async function mount(container, {sessionId, apiBase = '/cgi-bin/jammonito
 	}
 
 	for (const [id, title] of TABS)
-		nav.appendChild(h('button', {type: 'button', class: 'jm-tab', 'data-tab': id, text: _(title), onclick: () => show(id)}));
+		nav.appendChild(id === 'settings'
+			// the gear carries the update badge (GET update reads the last daily check: no network)
+			? h('button', {type: 'button', class: 'jm-tab', 'data-tab': id, onclick: () => show(id)},
+				h('span', {class: 'jm-gear', 'aria-hidden': 'true', text: '⚙ '}), _(title),
+				h('span', {class: 'jm-update-dot', hidden: true, text: '●', title: _('An update is available')}))
+			: h('button', {type: 'button', class: 'jm-tab', 'data-tab': id, text: _(title), onclick: () => show(id)}));
+	ctx.setUpdateBadge = on => {
+		const b = nav.querySelector('[data-tab="settings"]');
+		b.classList.toggle('jm-has-update', on);
+		b.querySelector('.jm-update-dot').hidden = !on;
+	};
+	api.get('update').then(d => ctx.setUpdateBadge(!!(d && d.available)), () => {});
 
 	const onHash = () => show(readHashTab());
 	window.addEventListener('hashchange', onHash);

@@ -159,7 +159,9 @@ export function openEdit(host, {api, wan: w, mtuRange = [576, 9000], writable, o
 		saveBtn.disabled = true;
 		status.textContent = _('Saving…');
 		try {
-			await api.post('wan.edit', b, {timeoutMs: WRITE_TIMEOUT_MS});
+			await api.write('wan.edit', b, {timeoutMs: WRITE_TIMEOUT_MS,
+				onProgress: job => job.state === 'running' && job.message &&
+					(status.textContent = _('Applying on the router: {step}', {step: job.message}))});
 			d.close();
 			onSaved(_('Settings of {wan} saved.', {wan: wanTitle(w)}));
 		} catch (err) {
