@@ -5,7 +5,7 @@
 CARGO ?= cargo
 RELEASE := target/release
 
-.PHONY: all build deps uci lint unit test test-browser test-package ipk bench fuzz fuzz-smoke run stop clean
+.PHONY: all build deps uci lint i18n i18n-check unit test test-browser test-package ipk bench fuzz fuzz-smoke run stop clean
 
 all: build
 
@@ -17,8 +17,18 @@ deps:
 uci:
 	tests/bed/build-uci.sh
 
-build:
+build: i18n
 	$(CARGO) build --release --workspace
+
+# The page's language catalogues (htdocs/i18n/<lang>.json) from po/<lang>/jammonitor.po.
+i18n:
+	python3 scripts/i18n.py catalogues
+
+# Translations complete and consistent (template current, every string in 21 languages, msgfmt -c).
+i18n-check: i18n
+	python3 scripts/i18n.py check
+	tests/i18n/selftest.sh
+	node --test tests/i18n/
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -33,7 +43,7 @@ unit: uci
 test-browser: build
 	tests/browser/run.sh
 
-test: deps uci lint unit fuzz-smoke test-package test-browser
+test: deps uci lint i18n-check unit fuzz-smoke test-package test-browser
 
 # An .ipk for this machine's architecture (the OpenWrt SDK Makefile is luci/openwrt/Makefile).
 ipk: build

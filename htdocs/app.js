@@ -4,6 +4,7 @@
 import {h, replace} from './dom.js';
 import * as i18n from './i18n.js';
 import {createApi} from './api.js';
+import * as errors from './errors.js';
 import {createPoller} from './poll.js';
 import * as overview from './tabs/overview.js';
 import * as wan from './tabs/wan.js';
@@ -13,30 +14,28 @@ import * as diagnostics from './tabs/diagnostics.js';
 import * as settings from './tabs/settings.js';
 import * as placeholder from './tabs/placeholder.js';
 
-const {_, N_} = i18n;
+const {_, _f, gettext_noop} = i18n;
 
 // id, English title, module (placeholder until built). Titles are translated at mount.
 const TABS = [
-	['overview', N_('Overview'), overview],
-	['wan-policy', N_('WAN Policy'), wan],
-	['interfaces', N_('Interfaces'), interfaces],
-	['clients', N_('Clients'), null],
-	['wifi', N_('Wi-Fi APs'), null],
-	['bandwidth', N_('Bandwidth'), bandwidth],
-	['diagnostics', N_('Diagnostics'), diagnostics],
-	['settings', N_('Settings'), settings],
+	['overview', gettext_noop('Overview'), overview],
+	['wan-policy', gettext_noop('WAN Policy'), wan],
+	['interfaces', gettext_noop('Interfaces'), interfaces],
+	['clients', gettext_noop('Clients'), null],
+	['wifi', gettext_noop('Wi-Fi APs'), null],
+	['bandwidth', gettext_noop('Bandwidth'), bandwidth],
+	['diagnostics', gettext_noop('Diagnostics'), diagnostics],
+	['settings', gettext_noop('Settings'), settings],
 ];
 
 // Errors that no retry can fix: stop polling and say what to do.
 const FATAL = new Set(['auth_denied', 'auth_missing']);
 
+// The banner: the translated sentence for the error's code (errors.js); polls retry by themselves.
 export function errorText(err) {
-	if (err && err.code === 'auth_denied')
-		return _('This session has no JamMonitor permission. Log out of LuCI and log in again: sessions opened before JamMonitor was installed lack it.');
-	if (err && err.code === 'auth_missing') return _('No LuCI session: open JamMonitor from LuCI (Status → JamMonitor).');
 	if (err && err.code === 'timeout') return _('The router did not answer in time. Retrying…');
 	if (err && err.code === 'network') return _('Cannot reach the router. Retrying…');
-	return _('Error: {message}', {message: (err && err.message) || String(err)});
+	return errors.errorText(err);
 }
 
 function readHashTab() {

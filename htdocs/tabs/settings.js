@@ -1,5 +1,5 @@
-// Settings tab. For now: the language choice (stored in this browser); update and
-// about come in a later release. Polls nothing.
+// Settings tab. For now: the language choice (stored in this browser, applied at once without
+// reloading the page); update and about come in a later release. Polls nothing.
 
 import {h} from '../dom.js';
 import {_, LANGUAGES, SHIPPED, storedChoice, storeChoice} from '../i18n.js';
@@ -9,10 +9,10 @@ export function create({onLanguage}) {
 	const select = h('select', {id: 'jm-lang', onchange: () => { storeChoice(select.value); onLanguage(); }},
 		h('option', {value: 'auto', text: _('Automatic (browser language)'), selected: choice === 'auto'}),
 		LANGUAGES.filter(([code]) => SHIPPED.has(code)).map(([code, name]) =>
-			h('option', {value: code, text: name, selected: choice === code})));
+			h('option', {value: code, lang: code, text: name, selected: choice === code})));
 	const el = h('div', {class: 'jm-settings', 'data-panel': 'settings'},
 		h('section', {class: 'jm-block'},
-			h('header', {class: 'jm-block-head'}, h('h3', {text: _('Language')})),
+			h('div', {class: 'jm-block-head'}, h('h3', {text: _('Language')})),
 			h('div', {class: 'jm-block-body'},
 				h('label', {for: 'jm-lang', class: 'jm-muted', text: _('Language of this page (saved in this browser)')}),
 				select)),

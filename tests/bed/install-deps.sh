@@ -23,6 +23,7 @@ curl
 procps
 iproute2
 python3
+gettext
 util-linux
 "
 
