@@ -5,7 +5,7 @@
 CARGO ?= cargo
 RELEASE := target/release
 
-.PHONY: all build deps uci lint i18n i18n-check unit test test-browser test-package ipk bench fuzz fuzz-smoke run stop clean
+.PHONY: all build deps uci pkgtools pkg-build lint i18n i18n-check unit test test-browser test-package ipk apk packages bench fuzz fuzz-smoke run stop clean
 
 all: build
 
@@ -16,6 +16,10 @@ deps:
 
 uci:
 	tests/bed/build-uci.sh
+
+# usign, opkg and apk-tools v3 from tests/vendor/ (test tools only, never shipped).
+pkgtools:
+	tests/bed/build-pkgtools.sh
 
 build: i18n
 	$(CARGO) build --release --workspace
@@ -45,11 +49,24 @@ test-browser: build
 
 test: deps uci lint i18n-check unit fuzz-smoke test-package test-browser
 
-# An .ipk for this machine's architecture (the OpenWrt SDK Makefile is luci/openwrt/Makefile).
-ipk: build
-	scripts/mkipk.sh
+# The release binary for packages: its own target dir, build paths remapped (none inside).
+PKG_TARGET := build/pkg-target
+pkg-build:
+	CARGO_TARGET_DIR=$(PKG_TARGET) RUSTFLAGS="--remap-path-prefix=$(CURDIR)=/jammonitor --remap-path-prefix=$${CARGO_HOME:-$$HOME/.cargo}=/cargo" \
+		$(CARGO) build --release --workspace
 
-test-package: build
+# jammonitor, luci-app-jammonitor, luci-i18n-jammonitor-<lang> for this machine's architecture
+# into dist/ (OpenWrt SDK feed: luci/openwrt/, docs/packaging.md).
+ipk: pkgtools pkg-build i18n
+	scripts/mkpkg.sh --format ipk --binary $(PKG_TARGET)/release/jammonitor-collector
+
+apk: pkgtools pkg-build i18n
+	scripts/mkpkg.sh --format apk --binary $(PKG_TARGET)/release/jammonitor-collector
+
+packages: pkgtools pkg-build i18n
+	scripts/mkpkg.sh --format all --binary $(PKG_TARGET)/release/jammonitor-collector
+
+test-package: deps uci pkgtools pkg-build i18n
 	tests/package_test.sh
 
 FUZZ_SECS ?= 60

@@ -10,6 +10,8 @@ set -eu
 PACKAGES="
 cmake make gcc libc6-dev pkg-config
 libclang-dev clang
+meson ninja-build libjson-c-dev libssl-dev zlib1g-dev libzstd-dev
+openssl
 lighttpd
 iputils-ping
 nftables
