@@ -90,8 +90,23 @@ export async function mount(container, {sessionId, apiBase = '/cgi-bin/jammonito
 		if (!banner.hidden) { banner.hidden = true; banner.replaceChildren(); delete banner.dataset.code; }
 	}
 
+	// What this session may do, asked once for all tabs (GET session): {write: bool} or null
+	// when unknown (older server, error: the server then decides per request).
+	let sessionAsk = null;
+	const session = () => {
+		if (canWrite !== undefined || readOnly) return Promise.resolve({write: !readOnly && canWrite !== false});
+		if (!sessionAsk) {
+			sessionAsk = api.get('session').then(s => (s && typeof s.write === 'boolean' ? s : null), err => {
+				sessionAsk = null; // ask again next time (network error, aborted)
+				if (err && err.name === 'AbortError') throw err;
+				return null;
+			});
+		}
+		return sessionAsk;
+	};
+
 	const ctx = {
-		api, canWrite, readOnly,
+		api, canWrite, readOnly, session,
 		// Write controls (later tabs) pass through here: disabled for read-only sessions.
 		guardWrite(el) {
 			if (readOnly) { el.disabled = true; el.title = _('Read-only session: changes are disabled.'); }

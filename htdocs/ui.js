@@ -10,7 +10,7 @@ export function block(title, {wide = false} = {}) {
 	const age = h('span', {class: 'jm-age'});
 	const body = h('div', {class: 'jm-block-body'});
 	const el = h('section', {class: ['jm-block', wide && 'jm-wide']},
-		h('header', {class: 'jm-block-head'}, h('h3', {text: title}), age), body);
+		h('div', {class: 'jm-block-head'}, h('h3', {text: title}), age), body);
 	return {el, body, age};
 }
 

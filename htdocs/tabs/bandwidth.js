@@ -215,7 +215,7 @@ export function create(ctx) {
 				names: {down: _('Download'), up: _('Upload')},
 				labelAt: i => labels[i] ?? '',
 				fmtY: v => bytesIn(v, yUnit),
-				incrs: () => NICE.map(m => m * UNIT_SIZE[yUnit]),
+				incrs: () => NICE.filter(m => yUnit !== 'B' || m >= 1).map(m => m * UNIT_SIZE[yUnit]),
 				onHover: i => highlight(i),
 			});
 		} else if (kind === 'lines') {

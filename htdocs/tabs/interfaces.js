@@ -27,7 +27,7 @@ export function create({api}) {
 		h('div', {class: 'jm-tab-head'}, h('h3', {text: _('Interfaces')}), age),
 		cards,
 		h('section', {class: 'jm-block jm-wide jm-routes'},
-			h('header', {class: 'jm-block-head'}, h('h3', {text: _('Routing table')}), routeCount),
+			h('div', {class: 'jm-block-head'}, h('h3', {text: _('Routing table')}), routeCount),
 			filter, routesTable));
 
 	let routes = [], receivedAt = 0, loaded = false;
@@ -60,7 +60,7 @@ export function create({api}) {
 		const addrs = (Array.isArray(i.addresses) ? i.addresses : []).map(a =>
 			h('li', {text: a.address + (a.prefix != null ? '/' + a.prefix : '') + (a.peer ? ' → ' + a.peer : '')}));
 		return h('article', {class: 'jm-card', 'data-if': i.name},
-			h('header', {class: 'jm-card-head'},
+			h('div', {class: 'jm-card-head'},
 				h('strong', {class: 'jm-card-title', text: title}),
 				i.uci && i.uci !== title ? h('span', {class: 'jm-muted', text: i.uci}) : null,
 				h('span', {class: 'jm-badges'}, badge(state, kind, i.up ? _('Up') : _('Down')))),

@@ -101,7 +101,7 @@ export function create({api}) {
 			if (typeof w.tracker_age_s === 'number') wanAges.push({el: ageEl, base: w.tracker_age_s});
 			const title = w.label ? w.label : w.name;
 			return h('article', {class: 'jm-card', 'data-wan': w.name},
-				h('header', {class: 'jm-card-head'},
+				h('div', {class: 'jm-card-head'},
 					h('strong', {class: 'jm-card-title', text: title}),
 					w.label && w.label !== w.name ? h('span', {class: 'jm-muted', text: w.name}) : null,
 					h('span', {class: 'jm-badges'}, roleBadge(w.role), upBadge(w.up))),

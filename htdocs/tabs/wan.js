@@ -57,7 +57,7 @@ export function create(ctx) {
 		const count = h('span', {class: 'jm-zone-count jm-muted'});
 		const empty = h('p', {class: 'jm-zone-empty', text: _('Drop a WAN here')});
 		const el = h('section', {class: 'jm-zone', 'data-role': role},
-			h('header', {class: 'jm-zone-head'}, h('h4', {text: _(title)}), count),
+			h('div', {class: 'jm-zone-head'}, h('h4', {text: _(title)}), count),
 			h('p', {class: 'jm-zone-hint', text: _(hint)}),
 			list, empty);
 		return {key: role, el, list, count, empty, label: _(title)};
@@ -152,8 +152,8 @@ export function create(ctx) {
 	async function askSession(signal) {
 		sessionAsked = true;
 		try {
-			const s = await api.get('session', {signal});
-			if (s && typeof s.write === 'boolean') canWrite = s.write;
+			const s = await ctx.session();
+			if (s) canWrite = s.write;
 		} catch (err) {
 			if (err && err.name === 'AbortError') sessionAsked = false; // ask again next time
 		}

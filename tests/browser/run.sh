@@ -15,7 +15,7 @@ COLLECTOR_INTERVAL=${JM_COLLECTOR_INTERVAL:-10}
 COLLECTOR_LOG="$REPO/.run/collector-browser.log"
 cd "$HERE"
 
-if [ ! -d node_modules/playwright-core ]; then
+if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/axe-core ]; then
     # Pinned by package-lock.json; playwright-core downloads no browser.
     npm ci --no-audit --no-fund --loglevel=error
 fi

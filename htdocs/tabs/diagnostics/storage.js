@@ -109,8 +109,8 @@ export function createStorage(ctx) {
 		if (!sessionAsked) {
 			sessionAsked = true;
 			try {
-				const s = await api.get('session', {signal});
-				if (s && typeof s.write === 'boolean') canWrite = s.write;
+				const s = await ctx.session();
+				if (s) canWrite = s.write;
 			} catch (err) {
 				if (err && err.name === 'AbortError') { sessionAsked = false; throw err; }
 				// unknown: the server decides per request
@@ -262,7 +262,7 @@ export function createStorage(ctx) {
 			const refusals = Array.isArray(x.refusals) ? x.refusals : [];
 			const mountWhy = refusals[0] || (mountedHere ? _f('{path} is already in use; unmount it first', {path: point}) : !String(x.fstype || '').startsWith('ext') ? _('Needs an ext2/3/4 filesystem: format it first') : '');
 			return h('article', {class: ['jm-card', x.partition && 'jm-part'], 'data-device': String(x.name)},
-				h('header', {class: 'jm-card-head'},
+				h('div', {class: 'jm-card-head'},
 					h('strong', {class: 'jm-card-title', text: String(x.path || x.name)}),
 					model ? h('span', {class: 'jm-muted', text: model}) : null,
 					h('span', {class: 'jm-badges'}, badges)),
@@ -314,7 +314,7 @@ export function createStorage(ctx) {
 		h('div', {class: 'jm-actions'},
 			h('button', {type: 'button', class: 'jm-btn', text: _('Cancel'), onclick: () => closeWizard()}), fmtBtn));
 	const after = h('div', {class: 'jm-actions', hidden: true});
-	replace(wizard, h('header', {class: 'jm-block-head'}, wizTitle), wizWhat, form, progress, after);
+	replace(wizard, h('div', {class: 'jm-block-head'}, wizTitle), wizWhat, form, progress, after);
 
 	function updateFormatButton() {
 		const labelOk = LABEL_RE.test(labelIn.value);

@@ -13,7 +13,7 @@ export function modal(host, {title, body, className, onClose}) {
 	const titleId = uid('dlg-title');
 	const closeBtn = h('button', {type: 'button', class: 'jm-btn jm-dialog-x', 'aria-label': _('Close'), title: _('Close'), text: '×'});
 	const el = h('dialog', {class: ['jm-dialog', className], 'aria-labelledby': titleId},
-		h('header', {class: 'jm-dialog-head'}, h('h3', {id: titleId, text: title}), closeBtn),
+		h('div', {class: 'jm-dialog-head'}, h('h3', {id: titleId, text: title}), closeBtn),
 		body);
 	let closed = false;
 	const close = () => { if (el.open) el.close(); };
