@@ -11,7 +11,9 @@ use std::io::Write;
 fn answer() -> Response {
     let root = Root::from_env();
     let env = |k: &str| std::env::var(k).ok();
-    let req = match http::request::parse(&env, &mut std::io::stdin().lock()) {
+    // Head only: the body is read after authorization, so an unauthenticated client cannot
+    // hold the process (and one of uhttpd's 3 CGI slots) by stalling its body.
+    let mut req = match http::request::parse_head(&env) {
         Ok(r) => r,
         Err(e) => return Response::error(&e),
     };
@@ -22,6 +24,15 @@ fn answer() -> Response {
     };
     if let Err(e) = auth::authorize(&root, &req) {
         return Response::error(&e);
+    }
+    {
+        use std::os::fd::AsFd;
+        let stdin = std::io::stdin();
+        let mut body =
+            http::request::DeadlineReader::new(stdin.as_fd(), http::request::BODY_DEADLINE);
+        if let Err(e) = req.read_body(&mut body) {
+            return Response::error(&e);
+        }
     }
     let ctx = Ctx {
         root: &root,

@@ -97,7 +97,8 @@ fn write_file(path: &std::path::Path, job: &JobFile) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-fn random_hex() -> String {
+/// 8 random hex digits (ids of jobs, journals and databases).
+pub fn random_hex() -> String {
     let mut b = [0u8; 4];
     let ok = std::fs::File::open("/dev/urandom")
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b))

@@ -9,6 +9,7 @@ pub mod error;
 pub mod http;
 pub mod jobs;
 pub mod omr;
+pub mod redact;
 pub mod store;
 pub mod system;
 pub mod txn;

@@ -56,6 +56,14 @@ pub fn label(field: &str, s: &str) -> ApiResult<String> {
 }
 
 /// A value from a fixed list.
+/// A short word as kernels and OMR name schedulers and congestion controls (`bpf_minrtt`, `bbr2`).
+pub fn plain_word(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 32
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+}
+
 pub fn one_of<'a>(field: &str, s: &str, allowed: &[&'a str]) -> ApiResult<&'a str> {
     allowed
         .iter()

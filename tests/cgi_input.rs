@@ -99,3 +99,63 @@ fn unknown_query_parameters_are_named() {
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["error"]["field"], "verbose");
 }
+
+/// Runs the CGI for a POST whose client sends the headers and then never sends the body (the
+/// stdin pipe stays open), and returns the answer and how long it took.
+fn stalled_post(root: &TestRoot, auth: Option<&str>) -> (Resp, std::time::Duration) {
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jammonitor"));
+    cmd.env_clear()
+        .env("PATH", "/sbin:/usr/sbin:/bin:/usr/bin")
+        .env("JAMMONITOR_ROOT", &root.path)
+        .env("REQUEST_METHOD", "POST")
+        .env("QUERY_STRING", "")
+        .env("PATH_INFO", "/api/wan.roles")
+        .env("CONTENT_LENGTH", "200")
+        .env("CONTENT_TYPE", "application/json")
+        .env("HTTP_HOST", "192.168.100.1");
+    if let Some(a) = auth {
+        cmd.env("HTTP_AUTHORIZATION", a);
+    }
+    let start = std::time::Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap(); // held open, never written
+    let out = child.wait_with_output().unwrap();
+    let took = start.elapsed();
+    drop(stdin);
+    (parse_cgi(&out.stdout), took)
+}
+
+/// Finding 7: the body used to be read (without a deadline) before authorization, so an
+/// unauthenticated POST with a stalled body held a CGI slot until uhttpd gave up.
+#[test]
+fn finding_7_stalled_unauthenticated_body_gets_403_within_1s() {
+    let root = TestRoot::new(false);
+    for auth in [
+        None,
+        Some("Bearer nothex"),
+        Some("Bearer 0123456789abcdef0123456789abcdef"), // well-formed, unknown to rpcd
+    ] {
+        let (r, took) = stalled_post(&root, auth);
+        assert_eq!(
+            r.status,
+            403,
+            "{auth:?}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        assert!(
+            took < std::time::Duration::from_secs(1),
+            "{auth:?}: answered after {took:?}"
+        );
+    }
+    // A read-only session asking to write is refused the same way, body unread.
+    let ro = root.session(true, false);
+    let (r, took) = stalled_post(&root, Some(&format!("Bearer {ro}")));
+    assert_eq!((r.status, r.error_code().as_str()), (403, "auth_readonly"));
+    assert!(took < std::time::Duration::from_secs(1), "{took:?}");
+}

@@ -267,3 +267,22 @@ fn live_ring_and_status_files() {
     c.signal(libc::SIGTERM);
     assert_eq!(c.wait(10).0, Some(0));
 }
+
+/// Finding 6: a checkpoint interrupted between VACUUM INTO and the rename left
+/// `history.tmp<pid>` (a whole database) in /etc/jammonitor, kept across sysupgrade, forever.
+#[test]
+fn finding_6_interrupted_checkpoint_temp_removed_at_start() {
+    let root = fixture_root();
+    root.write("etc/jammonitor/history.tmp4242", "half a database");
+    root.write("etc/jammonitor/history.tmp77-journal", "x");
+    // Not ours: left alone.
+    root.write("etc/jammonitor/history.tmpfoo", "keep");
+    root.write("etc/jammonitor/notes.tmp1", "keep");
+    let c = Collector::start(&root.path, &["--once"]);
+    let (code, err) = c.wait(20);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!root.file("etc/jammonitor/history.tmp4242").exists());
+    assert!(!root.file("etc/jammonitor/history.tmp77-journal").exists());
+    assert!(root.file("etc/jammonitor/history.tmpfoo").exists());
+    assert!(root.file("etc/jammonitor/notes.tmp1").exists());
+}

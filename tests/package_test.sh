@@ -174,6 +174,24 @@ for p in jammonitor:x-j luci-app-jammonitor:x-l luci-i18n-jammonitor-de:x-i; do
 done
 ok "SDK Makefiles install the same files, modes and links as the packages"
 
+# ---- 2d. a release channel of these packages: signed index, both formats, every package ---------
+"$tools/usign" -G -s "$tmp/rel.sec" -p "$tmp/rel.pub" -c test
+scripts/mkrelease.sh --key "$tmp/rel.sec" --channel stable --out "$tmp/rel" "$tmp/v1" >/dev/null || fail "mkrelease"
+"$tools/usign" -V -q -m "$tmp/rel/stable.json" -p "$tmp/rel.pub" || fail "release index signature"
+python3 - "$tmp/rel" "$arch" "$ver-1" <<'PY' || fail "release index content"
+import json, sys, hashlib, os
+d, arch, ver = sys.argv[1:]
+ix = json.load(open(f"{d}/stable.json"))
+assert ix["format"] == 1 and ix["version"] == ver, ix
+for fmt in ("ipk", "apk"):
+    lst = ix["packages"][arch][fmt]
+    assert [p["name"] for p in lst] == ["jammonitor", "luci-app-jammonitor", "luci-i18n-jammonitor-en"], lst
+    for p in lst:
+        b = open(os.path.join(d, p["url"]), "rb").read()
+        assert hashlib.sha256(b).hexdigest() == p["sha256"] and len(b) == p["size"], p
+PY
+ok "release index: signed, both formats, sizes and sha256"
+
 # ---- 3. image-build installs (offline roots, IPKG_INSTROOT) ---------------------------------
 stub_pkgs "$tmp/stubs"
 R=$tmp/opkg-root

@@ -75,3 +75,46 @@ fn output_is_capped_and_exit_status_checked() {
         Err(RunError::Spawn(_))
     ));
 }
+
+/// Finding 2: a child that closes stdout/stderr and keeps running (a `ubus` or init script that
+/// redirects its output) used to hold the caller in an unbounded `wait()`. The deadline now
+/// holds for the wait too, and the whole process tree dies with it.
+#[test]
+fn finding_2_runner_deadline_when_child_closes_pipes() {
+    let dir = std::env::temp_dir().join(format!("jm-runner-closed-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    let pids = dir.join("pids");
+    let script = format!(
+        "#!/bin/sh\necho $$ >> {p}\nexec >/dev/null 2>&1 </dev/null\nsleep 302 & echo $! >> {p}\nsleep 303\n",
+        p = pids.display()
+    );
+    std::fs::write(dir.join("bin/closer"), script).unwrap();
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(dir.join("bin/closer"))
+        .status()
+        .unwrap();
+    let root = Root::new(&dir);
+    let start = Instant::now();
+    let r = run(
+        &root,
+        &Cmd::new("/bin/closer", &[]).deadline(Duration::from_millis(500)),
+    );
+    let took = start.elapsed();
+    assert_eq!(r.unwrap_err(), RunError::Timeout);
+    assert!(
+        took < Duration::from_millis(1500),
+        "held the caller {took:?} against a 500 ms deadline"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let listed: Vec<i32> = std::fs::read_to_string(&pids)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    assert_eq!(listed.len(), 2, "the tree did not start: {listed:?}");
+    for pid in listed {
+        assert!(!alive(pid), "process {pid} survived the deadline");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

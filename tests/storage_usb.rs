@@ -647,3 +647,94 @@ fn collector_start_stop_through_the_init_script() {
         "a refused request runs nothing"
     );
 }
+
+/// Finding 3: a full USB stick at start made the merge of the RAM history fail, and the
+/// collector exited for good (procd gave up after 5 respawns): no history at all. Now it keeps
+/// sampling to RAM (the RAM history kept, not deleted), and the status says why. A stick
+/// mounted read-only is treated the same way.
+#[test]
+fn finding_3_full_or_readonly_usb_at_start_keeps_sampling_to_ram() {
+    assert!(is_root(), "needs root for loop devices");
+    let root = usb_root(true);
+    let mnt = root.file("mnt/data");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let _unmount = Unmounts(vec![mnt.clone()]);
+    let stick = Loop::new("full", 8);
+    stick.fixture(&root, true);
+    stick.mkfs("JAMFULL");
+    sh(&[
+        "mount",
+        "-o",
+        "rw,noatime",
+        &stick.dev,
+        mnt.to_str().unwrap(),
+    ]);
+    // A USB database exists (an earlier run), then the stick fills up.
+    let c = Collector::start(&root.path, &["--once"]);
+    assert_eq!(c.wait(20).0, Some(0));
+    assert!(mnt.join("jammonitor/history.db").exists());
+    let _ = std::process::Command::new("dd")
+        .args(["if=/dev/zero", "bs=64k"])
+        .arg(format!("of={}", mnt.join("fill").display()))
+        .output();
+    // RAM history left by a collector restart, to be merged.
+    {
+        use jammonitor::store::{IfaceTraffic, Sample, Store};
+        let mut ram = Store::open(&root.file("tmp/jammonitor/history.db")).unwrap();
+        let ts = jammonitor::store::now_epoch() - 600;
+        ram.write(&Sample {
+            ts,
+            seconds: 60,
+            ifaces: vec![IfaceTraffic {
+                iface: "lan1".into(),
+                rx: 123_456,
+                tx: 1,
+            }],
+            ..Default::default()
+        })
+        .unwrap();
+    }
+    let c = Collector::start(&root.path, &["--interval", "1"]);
+    let st = wait_status(&root, 15, "samples in RAM", |s| samples(s) >= 2);
+    assert_eq!(st["state"], "running", "{st:#}");
+    assert_eq!(st["placement"], "ram", "{st:#}");
+    let reason = st["placement_reason"].as_str().unwrap();
+    assert!(reason.contains("is full"), "{reason}");
+    assert!(
+        st["last_error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("is full"),
+        "{st:#}"
+    );
+    assert!(
+        mnt.join("jammonitor/history.db").exists(),
+        "a full stick's database is not moved aside as damaged"
+    );
+    let ram = open_db(&root.file("tmp/jammonitor/history.db"));
+    assert!(
+        q_i64(&ram, "SELECT SUM(rx) FROM iface_month WHERE iface = 'lan1'") >= 123_456,
+        "the RAM history is kept, not deleted"
+    );
+    drop(ram);
+    c.signal(libc::SIGTERM);
+    assert_eq!(c.wait(10).0, Some(0));
+
+    // Read-only: the same, with the reason.
+    let _ = std::fs::remove_file(mnt.join("fill"));
+    sh(&["mount", "-o", "remount,ro", mnt.to_str().unwrap()]);
+    let c = Collector::start(&root.path, &["--interval", "1"]);
+    let st = wait_status(&root, 15, "samples in RAM", |s| {
+        s["state"] == "running" && samples(s) >= 1
+    });
+    assert_eq!(st["placement"], "ram");
+    assert!(
+        st["placement_reason"]
+            .as_str()
+            .unwrap()
+            .contains("read-only"),
+        "{st:#}"
+    );
+    c.signal(libc::SIGTERM);
+    assert_eq!(c.wait(10).0, Some(0));
+}

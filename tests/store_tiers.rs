@@ -560,3 +560,49 @@ fn bandwidth_series_queries() {
     assert_eq!(m.per_iface["tun0"].iter().map(|x| x.0).sum::<u64>(), 5);
     assert_eq!(query::recorded_ifaces(c).unwrap(), ["lan1", "tun0"]);
 }
+
+/// Finding 5: the RAM → USB merge added the rows and then deleted the source; a kill between
+/// the two merged the source again on the next start (8.0 MB counted for 5.0 MB). The merge id
+/// (the source's `db_id`) is recorded in the target in the same transaction as the rows.
+#[test]
+fn finding_5_merge_killed_between_commit_and_delete_counts_once() {
+    let dir = Dir::new("merge-once");
+    let now = store::now_epoch();
+    let mut usb = Store::open(&dir.db("usb.db")).unwrap();
+    let mut ram = Store::open(&dir.db("ram.db")).unwrap();
+    let mut rng = Rng(11);
+    let mut want = 0u64;
+    for k in 0..50 {
+        let smp = sample(now - 86_400 + k * 600, 0, &mut rng);
+        want += smp.ifaces.iter().map(|i| i.rx).sum::<u64>();
+        ram.write(&smp).unwrap();
+    }
+    let id = ram.db_id().unwrap().expect("every database has an id");
+    ram.checkpoint_to(&dir.db("flash.db")).unwrap();
+    drop(ram);
+    assert!(usb.merge_from(&dir.db("ram.db")).unwrap());
+    // "Killed" before the source was deleted: the next start merges it again, and the flash
+    // checkpoint (a copy of the same database) too.
+    assert!(!usb.merge_from(&dir.db("ram.db")).unwrap());
+    assert!(!usb.merge_from(&dir.db("flash.db")).unwrap());
+    let rx: i64 = usb
+        .conn()
+        .query_row("SELECT SUM(rx) FROM iface_month", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rx as u64, want, "counted once");
+    let rec: i64 = usb
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM meta WHERE key = ?1",
+            [format!("merged:{id}")],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rec, 1);
+    // A different database is merged normally.
+    let mut other = Store::open(&dir.db("other.db")).unwrap();
+    other.write(&sample(now - 3000, 0, &mut rng)).unwrap();
+    assert_ne!(other.db_id().unwrap().unwrap(), id);
+    drop(other);
+    assert!(usb.merge_from(&dir.db("other.db")).unwrap());
+}

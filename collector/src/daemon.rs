@@ -195,6 +195,14 @@ pub fn run(root: Root, opts: Options) -> i32 {
         place.place.as_str(),
         place.reason
     ));
+    if place.place == crate::placement::Where::Ram && place.reason.starts_with("usb") {
+        // A full or read-only stick at start: sampling goes on in RAM, and the status says why.
+        log::error(&place.reason);
+        st.last_error = Some(LastError {
+            at: now_epoch(),
+            message: place.reason.clone(),
+        });
+    }
     let counters = place.store.counter_state().unwrap_or_default();
     let wan_states = place.store.wan_states().unwrap_or_default();
     let sampler = Sampler::new(root.clone(), counters, wan_states);
@@ -245,6 +253,26 @@ pub fn run(root: Root, opts: Options) -> i32 {
             .map_err(|e| log::error(&format!("cannot start the pinger: {e}")))
             .ok()
     };
+
+    // Update check (DESIGN §6): at most once a day, never per page load; off the sample loop.
+    {
+        let (r, s) = (root.clone(), shared.clone());
+        let _ = std::thread::Builder::new()
+            .name("update-check".into())
+            .stack_size(256 << 10)
+            .spawn(move || {
+                // first look 5 minutes after start (boot: let the WANs come up), then hourly
+                let mut wait = Duration::from_secs(300);
+                while !s.stop.load(Ordering::Relaxed) {
+                    std::thread::park_timeout(wait);
+                    if s.stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let _ = jammonitor::actions::update::engine::check_if_due(&r);
+                    wait = Duration::from_secs(3600);
+                }
+            });
+    }
 
     let mut t0 = Instant::now();
     let mut k: u64 = 0;

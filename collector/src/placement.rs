@@ -16,7 +16,7 @@ use jammonitor::store::config::Config;
 use jammonitor::store::status::{HOLD_FILE, HOLD_MAX_AGE_S};
 use jammonitor::store::{self, Sample, Store};
 use jammonitor::system::{Root, blockdev, mounts};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +56,18 @@ fn remove_db_files(path: &Path) {
     }
 }
 
+/// Below this much free space the stick counts as full: SQLite needs room for its WAL and
+/// shared-memory files before it can even read.
+const MIN_FREE: u64 = 1 << 20;
+
+/// Bytes root may still write there (reserved blocks included: the collector runs as root).
+#[allow(clippy::useless_conversion)] // fsblkcnt_t is u32 on some 32-bit targets
+fn free_bytes(p: &Path) -> Option<u64> {
+    nix::sys::statvfs::statvfs(p)
+        .ok()
+        .map(|s| u64::from(s.blocks_free()) * u64::from(s.fragment_size()))
+}
+
 /// Is USB storage usable now? `Ok(mount identity)` or `Err(reason)`.
 pub fn usb_ready(root: &Root, cfg: &Config) -> Result<(String, String), String> {
     if let Ok(md) = std::fs::metadata(root.path(HOLD_FILE)) {
@@ -78,6 +90,15 @@ pub fn usb_ready(root: &Root, cfg: &Config) -> Result<(String, String), String> 
     if m.read_only() {
         return Err(format!("{} is mounted read-only", cfg.mount_point));
     }
+    if let Some(free) = free_bytes(&target) {
+        if free < MIN_FREE {
+            return Err(format!(
+                "usb storage at {} is full ({} KiB free)",
+                cfg.mount_point,
+                free / 1024
+            ));
+        }
+    }
     let dev = blockdev::rdev_of(&root.path(&m.source)).ok_or_else(|| {
         format!(
             "{} is mounted from {} which is not a block device",
@@ -99,45 +120,47 @@ pub fn usb_ready(root: &Root, cfg: &Config) -> Result<(String, String), String> 
 }
 
 impl Placement {
-    /// Chooses and opens the database at start.
+    /// Chooses and opens the database at start. A USB stick that is full or read-only (the
+    /// merge of the RAM history fails) is no reason to stop: history goes to RAM and the
+    /// reason is in the status, exactly as for a full tmpfs.
     pub fn open(root: &Root, cfg: &Config) -> Result<Placement, String> {
-        let ram = root.path(&cfg.ram_path);
-        let checkpoint = root.path(&cfg.checkpoint_path);
         let mut moved = Vec::new();
+        clean_checkpoint_temps(&root.path(&cfg.checkpoint_path));
         match usb_ready(root, cfg) {
-            Ok(_) => match open_usb(root, cfg, &mut moved) {
-                Ok(mut store) => {
-                    // What RAM (a restart in RAM mode) or flash (a reboot) still holds goes in now.
-                    let carry = if ram.exists() {
-                        Some(ram.clone())
-                    } else {
-                        checkpoint.exists().then(|| checkpoint.clone())
-                    };
-                    if let Some(src) = carry {
-                        if check_or_move(&src, &mut moved) {
-                            store
-                                .merge_from(&src)
-                                .map_err(|e| format!("merging {}: {e}", src.display()))?;
-                        }
-                    }
-                    remove_db_files(&ram);
-                    remove_db_files(&checkpoint);
-                    Ok(Placement::new(
+            Ok(mount) => match open_usb(root, cfg, &mut moved) {
+                Ok(mut store) => match merge_into_usb(root, cfg, &mut store, &mut moved) {
+                    Ok(_) => Ok(Placement::new(
                         root,
                         store,
                         Where::Usb,
                         "usb storage mounted".into(),
                         cfg.db_path.clone(),
                         moved,
-                    ))
+                    )),
+                    Err(e) => {
+                        drop(store);
+                        let mut p = Placement::open_ram(
+                            root,
+                            cfg,
+                            format!("usb storage unusable: {e}; history continues in RAM"),
+                            true,
+                            moved,
+                        )?;
+                        p.failed_mount = Some(mount);
+                        Ok(p)
+                    }
+                },
+                Err(e) => {
+                    let mut p = Placement::open_ram(
+                        root,
+                        cfg,
+                        format!("usb storage unusable: {e}; history continues in RAM"),
+                        true,
+                        moved,
+                    )?;
+                    p.failed_mount = Some(mount);
+                    Ok(p)
                 }
-                Err(e) => Placement::open_ram(
-                    root,
-                    cfg,
-                    format!("usb storage unusable: {e}"),
-                    true,
-                    moved,
-                ),
             },
             Err(reason) => Placement::open_ram(root, cfg, reason, true, moved),
         }
@@ -224,18 +247,22 @@ impl Placement {
                     return None;
                 }
                 let mut moved = Vec::new();
-                let result = open_usb(&self.root, cfg, &mut moved).and_then(|mut usb| {
-                    usb.merge_from(self.store.path())
-                        .map_err(|e| format!("merging RAM history into usb: {e}"))?;
-                    Ok(usb)
-                });
+                let usb = match open_usb(&self.root, cfg, &mut moved) {
+                    Ok(u) => u,
+                    Err(e) => {
+                        self.moved_aside.extend(moved);
+                        self.failed_mount = Some(mount);
+                        self.reason = format!("usb storage unusable: {e}");
+                        return Some(self.reason.clone());
+                    }
+                };
+                // Close the RAM database (its WAL folds into the file) before it is moved.
+                let ram_path = self.store.path().to_path_buf();
+                drop(std::mem::replace(&mut self.store, usb));
+                let result = merge_into_usb(&self.root, cfg, &mut self.store, &mut moved);
                 self.moved_aside.extend(moved);
                 match result {
-                    Ok(usb) => {
-                        let old = std::mem::replace(&mut self.store, usb);
-                        drop(old);
-                        remove_db_files(&self.root.path(&cfg.ram_path));
-                        remove_db_files(&self.root.path(&cfg.checkpoint_path));
+                    Ok(_) => {
                         self.place = Where::Usb;
                         self.db_path = cfg.db_path.clone();
                         self.reason = "usb storage mounted".into();
@@ -245,8 +272,18 @@ impl Placement {
                         ))
                     }
                     Err(e) => {
+                        // The merge committed nothing: RAM goes on where it was.
+                        match store::open_checked(&ram_path) {
+                            Ok((s, aside)) => {
+                                drop(std::mem::replace(&mut self.store, s));
+                                self.moved_aside
+                                    .extend(aside.map(|p| p.display().to_string()));
+                            }
+                            Err(e2) => return Some(format!("reopening RAM history: {e2}")),
+                        }
                         self.failed_mount = Some(mount);
-                        self.reason = format!("usb storage unusable: {e}");
+                        self.reason =
+                            format!("usb storage unusable: {e}; history continues in RAM");
                         Some(self.reason.clone())
                     }
                 }
@@ -324,6 +361,110 @@ impl Placement {
                 .saturating_sub(self.last_checkpoint.elapsed());
             store::now_epoch() + left.as_secs() as i64
         })
+    }
+}
+
+/// `name.merging`: a source of a RAM → USB merge, moved out of the way before the merge so that
+/// nothing writes to it again. It is deleted once merged (the merge records its `db_id` in the
+/// USB database in the same transaction as the rows, so a kill between the commit and the
+/// delete merges nothing twice). Left in place while no USB is there to merge it into.
+fn merging(p: &Path) -> PathBuf {
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    p.with_file_name(format!("{name}.merging"))
+}
+
+fn rename_db(from: &Path, to: &Path) -> Result<(), String> {
+    for ext in ["-wal", "-shm"] {
+        let side = PathBuf::from(format!("{}{ext}", from.display()));
+        if side.exists() {
+            std::fs::rename(&side, format!("{}{ext}", to.display()))
+                .map_err(|e| format!("moving {}: {e}", side.display()))?;
+        }
+    }
+    std::fs::rename(from, to).map_err(|e| format!("moving {}: {e}", from.display()))?;
+    if let Some(d) = to.parent().and_then(|d| std::fs::File::open(d).ok()) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Moves everything RAM and flash hold into `usb`: the RAM database (closed by the caller; at
+/// start the file left by a restarted collector), the flash checkpoint, and any `.merging`
+/// file an interrupted merge left. RAM first: it is the newer copy of the database the
+/// checkpoint was taken from (same `db_id`), so the checkpoint is then skipped as merged.
+/// On error nothing was committed and the RAM file is back in place.
+fn merge_into_usb(
+    root: &Root,
+    cfg: &Config,
+    usb: &mut Store,
+    moved: &mut Vec<String>,
+) -> Result<usize, String> {
+    let ram = root.path(&cfg.ram_path);
+    let checkpoint = root.path(&cfg.checkpoint_path);
+    for p in [&ram, &checkpoint] {
+        if p.exists() {
+            if merging(p).exists() {
+                // An older pending copy of the same file: the newer one supersedes it only if
+                // it was already merged; keep both and merge the pending one first.
+                let pending = merging(p);
+                if check_or_move(&pending, moved) {
+                    usb.merge_from(&pending)
+                        .map_err(|e| format!("merging {}: {e}", pending.display()))?;
+                }
+                remove_db_files(&pending);
+            }
+            rename_db(p, &merging(p))?;
+        }
+    }
+    let mut merged = 0;
+    for p in [&ram, &checkpoint] {
+        let pending = merging(p);
+        if !pending.exists() {
+            continue;
+        }
+        if check_or_move(&pending, moved) {
+            match usb.merge_from(&pending) {
+                Ok(true) => merged += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    // Put the RAM history back so sampling continues in it.
+                    for q in [&ram, &checkpoint] {
+                        if merging(q).exists() && !q.exists() {
+                            let _ = rename_db(&merging(q), q);
+                        }
+                    }
+                    return Err(format!("merging {}: {e}", pending.display()));
+                }
+            }
+        }
+        remove_db_files(&pending);
+    }
+    Ok(merged)
+}
+
+/// An interrupted checkpoint leaves `history.tmp<pid>` (a whole database) next to the
+/// checkpoint on flash, a directory kept across sysupgrade: removed at start.
+fn clean_checkpoint_temps(checkpoint: &Path) {
+    let (Some(dir), Some(stem)) = (checkpoint.parent(), checkpoint.file_stem()) else {
+        return;
+    };
+    let prefix = format!("{}.tmp", stem.to_string_lossy());
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let pid: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+        let tail = &rest[pid.len()..];
+        if !pid.is_empty() && ["", "-journal", "-wal", "-shm"].contains(&tail) {
+            let _ = std::fs::remove_file(e.path());
+        }
     }
 }
 

@@ -74,7 +74,7 @@ struct Scope {
     excluded: Vec<Value>,
 }
 
-fn scope(sel: &Sel, wans: &[WanDev], known: &[String]) -> ApiResult<Scope> {
+fn scope(sel: &Sel, wans: &[WanDev], known: &[String], wan_err: bool) -> ApiResult<Scope> {
     let wan_of = |dev: &str| wans.iter().find(|w| w.device.as_deref() == Some(dev));
     let entry = |dev: &str| {
         let w = wan_of(dev);
@@ -85,9 +85,21 @@ fn scope(sel: &Sel, wans: &[WanDev], known: &[String]) -> ApiResult<Scope> {
         )
     };
     Ok(match sel {
+        // The WAN list is unknown (broken config): no total rather than a wrong one.
+        Sel::Wans if wan_err => Scope {
+            ifaces: Vec::new(),
+            summed: false,
+            excluded: Vec::new(),
+        },
         Sel::Wans => {
-            let mut devs: Vec<String> = wans.iter().filter_map(|w| w.device.clone()).collect();
-            devs.dedup();
+            // Each device once, whatever the config order (ATT and ATT6 on eth0.4 with wan2
+            // between them must not count eth0.4 twice).
+            let mut devs: Vec<String> = Vec::new();
+            for d in wans.iter().filter_map(|w| w.device.clone()) {
+                if !devs.contains(&d) {
+                    devs.push(d);
+                }
+            }
             let excluded = known
                 .iter()
                 .filter(|d| !devs.contains(d))
@@ -141,8 +153,17 @@ fn iface_json(s: &Scope) -> Vec<Value> {
 
 fn build(root: &Root, q: &Q) -> ApiResult<Value> {
     let now = now_epoch();
-    let cfg = config::load(&uci::load(root, "jammonitor")?);
-    let wans = ifaces::wan_devices(root);
+    // A broken jammonitor config is reported (errors.wans names it); history then uses the
+    // default database placement.
+    let cfg = config::load(&uci::read(root, "jammonitor").unwrap_or_default());
+    let (wans, wan_err) = match ifaces::wan_devices_checked(root) {
+        Ok(w) => (w, None),
+        Err(e) => (Vec::new(), Some(e)),
+    };
+    let errors = match &wan_err {
+        Some(e) => json!({"wans": e}),
+        None => json!({}),
+    };
     let counters: Vec<procfs::NetDev> = procfs::net_dev(root)
         .into_iter()
         .filter(|d| d.name != "lo")
@@ -150,7 +171,7 @@ fn build(root: &Root, q: &Q) -> ApiResult<Value> {
     let mut known: Vec<String> = counters.iter().map(|d| d.name.clone()).collect();
     let Some(range) = q.range else {
         known.sort();
-        let s = scope(&q.sel, &wans, &known)?;
+        let s = scope(&q.sel, &wans, &known, wan_err.is_some())?;
         let mut list = Vec::new();
         let (mut rx, mut tx) = (0u64, 0u64);
         for (dev, wan, label) in &s.ifaces {
@@ -174,6 +195,7 @@ fn build(root: &Root, q: &Q) -> ApiResult<Value> {
             "sums": s.summed.then(|| s.ifaces.iter().map(|i| i.0.clone()).collect::<Vec<_>>()),
             "total": s.summed.then(|| json!({"rx_bytes": rx, "tx_bytes": tx})),
             "excluded": s.excluded,
+            "errors": errors,
         }));
     };
     // TZ for local hours/days; the CGI is single-threaded.
@@ -192,7 +214,7 @@ fn build(root: &Root, q: &Q) -> ApiResult<Value> {
         }
     }
     known.sort();
-    let sc = scope(&q.sel, &wans, &known)?;
+    let sc = scope(&q.sel, &wans, &known, wan_err.is_some())?;
     let names: Vec<String> = sc.ifaces.iter().map(|i| i.0.clone()).collect();
     let series = match &store {
         Some(s) => query::iface_series(s.conn(), range, &names, now as i64, &period::utc_offset)?,
@@ -228,6 +250,7 @@ fn build(root: &Root, q: &Q) -> ApiResult<Value> {
         "excluded": sc.excluded,
         "buckets": buckets,
         "totals": sc.summed.then(|| json!({"rx": trx, "tx": ttx})),
+        "errors": errors,
     }))
 }
 
@@ -334,4 +357,28 @@ pub fn to_csv(d: &Value) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shared_device_is_summed_once_even_when_not_adjacent() {
+        let w = |n: &str, d: &str| WanDev {
+            name: n.into(),
+            label: None,
+            device: Some(d.into()),
+        };
+        // ATT and ATT6 share eth0.4 with wan2 between them (config order).
+        let wans = [w("ATT", "eth0.4"), w("wan2", "eth1"), w("ATT6", "eth0.4")];
+        let known = ["eth0.4".to_string(), "eth1".to_string()];
+        let s = scope(&Sel::Wans, &wans, &known, false).unwrap();
+        let devs: Vec<&str> = s.ifaces.iter().map(|i| i.0.as_str()).collect();
+        assert_eq!(devs, ["eth0.4", "eth1"]);
+        assert!(s.summed);
+        // Unknown WAN list (broken config): no total at all rather than a wrong one.
+        let s = scope(&Sel::Wans, &[], &known, true).unwrap();
+        assert!(!s.summed && s.ifaces.is_empty());
+    }
 }

@@ -5,7 +5,7 @@ use super::{Ctx, now_epoch};
 use crate::error::ApiResult;
 use crate::http::Response;
 use crate::system::ip::{self, Link, Query};
-use crate::system::uci::{self, Config};
+use crate::system::uci::Config;
 use crate::system::{Root, procfs};
 use crate::wans;
 use serde_json::{Value, json};
@@ -32,34 +32,38 @@ fn is_fallback_device(name: &str) -> bool {
     ) || name.starts_with("ifb")
 }
 
-/// Device → (UCI interface, label) from `network.*.device` (or legacy `ifname`).
-fn uci_owners(network: &Config) -> HashMap<String, (String, Option<String>)> {
-    let mut map = HashMap::new();
+/// One UCI interface configured on a device.
+struct Owner {
+    name: String,
+    label: Option<String>,
+    kind: Option<wans::SystemKind>,
+}
+
+/// Device → the UCI interfaces on it, in config order (the WAN model's device rule: `device`,
+/// legacy `ifname`, `@alias`, legacy bridge). Two interfaces may share one (ATT/ATT6).
+fn uci_owners(network: &Config) -> HashMap<String, Vec<Owner>> {
+    let mut map: HashMap<String, Vec<Owner>> = HashMap::new();
     for s in network.of_type("interface") {
-        if let Some(dev) = s.get("device").or_else(|| s.get("ifname")) {
-            map.entry(dev.to_string())
-                .or_insert((s.name.clone(), s.get("label").map(String::from)));
+        if let Some(dev) = wans::section_device(network, s) {
+            map.entry(dev).or_default().push(Owner {
+                name: s.name.clone(),
+                label: s.get("label").filter(|l| !l.is_empty()).map(String::from),
+                kind: wans::system_kind(&s.name, s.get("proto")),
+            });
         }
     }
     map
 }
 
-fn group(root: &Root, link: &Link, owner: Option<&str>, wan_names: &[String]) -> &'static str {
+fn group(root: &Root, link: &Link, owners: &[Owner], wan_names: &[String]) -> &'static str {
     let name = link.ifname.as_str();
-    if let Some(o) = owner {
-        if wan_names.iter().any(|w| w == o) {
-            return "wan";
-        }
-        if o.starts_with("lan") || o.starts_with("guest") {
-            return "lan";
-        }
-        if o.starts_with("omr")
-            || o.starts_with("vpn")
-            || o.starts_with("wg")
-            || o.starts_with("ovpn")
-        {
-            return "vpn";
-        }
+    if owners.iter().any(|o| wan_names.contains(&o.name)) {
+        return "wan";
+    }
+    match owners.iter().find_map(|o| o.kind) {
+        Some(wans::SystemKind::Lan) => return "lan",
+        Some(wans::SystemKind::Tunnel) => return "vpn",
+        _ => {}
     }
     let kind = link.kind().unwrap_or("");
     if root
@@ -88,13 +92,19 @@ fn group(root: &Root, link: &Link, owner: Option<&str>, wan_names: &[String]) ->
 }
 
 pub fn build(root: &Root) -> ApiResult<Value> {
-    let network = uci::load(root, "network")?;
-    let jm = uci::load(root, "jammonitor")?;
-    let wan_names: Vec<String> = wans::selected(&network, &jm)
-        .into_iter()
-        .map(|w| w.name)
-        .collect();
-    let owners = uci_owners(&network);
+    // A broken config hides the grouping by UCI (errors.interfaces says why); the kernel's
+    // interfaces, addresses, counters and routes are still answered.
+    let model = wans::Model::load(root);
+    let mut errors = serde_json::Map::new();
+    let wan_names: Vec<String> = match model.selected() {
+        Ok(list) => list.into_iter().map(|w| w.name).collect(),
+        Err(e) => {
+            errors.insert("interfaces".into(), json!(e));
+            Vec::new()
+        }
+    };
+    let owners = model.network.as_ref().map(uci_owners).unwrap_or_default();
+    let none: Vec<Owner> = Vec::new();
     let snap = ip::snapshot(root, &[Query::Links, Query::Routes])?;
     let stats: HashMap<String, procfs::NetDev> = procfs::net_dev(root)
         .into_iter()
@@ -102,14 +112,7 @@ pub fn build(root: &Root) -> ApiResult<Value> {
         .collect();
 
     let links = snap.links.unwrap_or_default();
-    let own_group = |l: &Link| {
-        group(
-            root,
-            l,
-            owners.get(&l.ifname).map(|o| o.0.as_str()),
-            &wan_names,
-        )
-    };
+    let own_group = |l: &Link| group(root, l, owners.get(&l.ifname).unwrap_or(&none), &wan_names);
     // A bridge port belongs where its bridge does (the LAN ports of `br-lan`/`wan` are LAN).
     let group_of = |l: &Link| {
         l.master
@@ -122,14 +125,20 @@ pub fn build(root: &Root) -> ApiResult<Value> {
         .iter()
         .filter(|l| !is_fallback_device(&l.ifname))
         .map(|l| {
-            let owner = owners.get(&l.ifname);
+            // The WAN among the owners when there is one, else the first.
+            let owner = owners.get(&l.ifname).and_then(|os| {
+                os.iter()
+                    .find(|o| wan_names.contains(&o.name))
+                    .or_else(|| os.first())
+            });
             let st = stats.get(&l.ifname).cloned().unwrap_or_default();
             json!({
                 "name": l.ifname,
                 "group": group_of(l),
                 "master": l.master,
-                "uci": owner.map(|o| &o.0),
-                "label": owner.and_then(|o| o.1.as_ref()),
+                "uci": owner.map(|o| &o.name),
+                "uci_interfaces": owners.get(&l.ifname).map(|os| os.iter().map(|o| o.name.as_str()).collect::<Vec<_>>()).unwrap_or_default(),
+                "label": owner.and_then(|o| o.label.as_ref()),
                 "state": l.operstate.as_deref().unwrap_or("UNKNOWN"),
                 "up": l.is_up(),
                 "mtu": l.mtu,
@@ -161,5 +170,7 @@ pub fn build(root: &Root) -> ApiResult<Value> {
             })
         })
         .collect();
-    Ok(json!({"generated_at": now_epoch(), "interfaces": interfaces, "routes": routes}))
+    Ok(
+        json!({"generated_at": now_epoch(), "interfaces": interfaces, "routes": routes, "errors": errors}),
+    )
 }

@@ -2,6 +2,7 @@
 //! method it answers, and the function that builds its JSON.
 
 pub mod bandwidth;
+pub mod clients;
 pub mod collector_ctl;
 pub mod interfaces;
 pub mod job;
@@ -9,7 +10,9 @@ pub mod overview;
 pub mod pings;
 pub mod session;
 pub mod storage;
+pub mod update;
 pub mod wan;
+pub mod wifi;
 
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Method, Request, Response};
@@ -42,6 +45,25 @@ const ACTIONS: &[(&str, Method, Handler)] = &[
     ("collector.start", Method::Post, collector_ctl::start),
     ("collector.stop", Method::Post, collector_ctl::stop),
     ("job", Method::Get, job::handle),
+    ("update", Method::Get, update::handle),
+    ("update.check", Method::Post, update::check),
+    ("update.install", Method::Post, update::install),
+    ("update.rollback", Method::Post, update::rollback),
+    ("clients", Method::Get, clients::handle),
+    ("clients.history", Method::Get, clients::history::handle),
+    ("clients.meta", Method::Post, clients::meta::handle),
+    (
+        "clients.reserve",
+        Method::Post,
+        clients::reservation::reserve,
+    ),
+    (
+        "clients.unreserve",
+        Method::Post,
+        clients::reservation::unreserve,
+    ),
+    ("wifi", Method::Get, wifi::handle),
+    ("wifi.aps", Method::Post, wifi::aps::handle),
 ];
 
 /// Finds the action before authorization, so an unknown path or a wrong method is answered

@@ -20,18 +20,36 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
 
 pub fn build(root: &Root) -> ApiResult<Value> {
     let now = now_epoch();
-    let network = uci::load(root, "network")?;
-    let omr = uci::load(root, "openmptcprouter")?;
-    let jm = uci::load(root, "jammonitor")?;
+    // A config that cannot be parsed hides only the blocks that need it; `errors` says which,
+    // with the same ConfigError object every action gives for that file.
+    let model = wans::Model::load(root);
+    let omr = uci::read(root, "openmptcprouter");
+    let empty = Config::default();
+    let mut errors = serde_json::Map::new();
     let links = rtnl::links();
     let routes = rtnl::routes().unwrap_or_default();
     let (endpoints, limits) = mptcp_pm::read();
+    // Without a readable network config the tunnel is OMR's default device, tun0.
+    let network = model.network.as_ref().unwrap_or(&empty);
+    let omr_cfg = omr.as_ref().unwrap_or(&empty);
+    let wans = match model.selected() {
+        Ok(list) => Value::Array(wans_summary(&list, network, omr_cfg, &links, &routes, now)),
+        Err(e) => {
+            errors.insert("wans".into(), json!(e));
+            Value::Null
+        }
+    };
+    if let Err(e) = &omr {
+        errors.insert("vps".into(), json!(e));
+        errors.entry("wans").or_insert(json!(e));
+    }
     Ok(json!({
         "generated_at": now,
         "system": system(root, now),
-        "tunnel": tunnel(&network, &links, &routes),
-        "vps": vps(root, &omr),
-        "wans": wans_summary(&network, &omr, &jm, &links, &routes, now),
+        "tunnel": tunnel(network, &links, &routes),
+        "vps": vps(root, omr_cfg),
+        "wans": wans,
+        "errors": errors,
         "mptcp": mptcp(endpoints, limits),
         "counters": counters(root, now),
         "pings": live_pings(root),
@@ -131,15 +149,14 @@ fn num(s: Option<&str>) -> Option<i64> {
 }
 
 fn wans_summary(
+    list: &[wans::Wan],
     network: &Config,
     omr: &Config,
-    jm: &Config,
     links: &[Link],
     routes: &[Route],
     now: f64,
 ) -> Vec<Value> {
-    wans::selected(network, jm)
-        .into_iter()
+    list.iter()
         .map(|w| {
             let link = find_link(links, w.device.as_deref());
             let addr = link.and_then(Link::ipv4);

@@ -8,15 +8,19 @@ use serde_json::{Map, Value};
 pub struct Fields(Map<String, Value>);
 
 impl Fields {
-    /// The body must be one JSON object.
+    /// The body must be one JSON object, with no key given twice at any depth (serde_json would
+    /// keep the last one silently: `{"name":"wan2","name":"wan1"}` must not change wan1).
     pub fn parse(body: &[u8]) -> ApiResult<Fields> {
         if body.is_empty() {
             return Err(ApiError::bad_request("request body must be a JSON object"));
         }
-        match serde_json::from_slice::<Value>(body) {
+        match strict::from_slice(body) {
             Ok(Value::Object(map)) => Ok(Fields(map)),
             Ok(_) => Err(ApiError::bad_request("request body must be a JSON object")),
-            Err(e) => Err(ApiError::bad_request(format!(
+            Err(strict::Error::Duplicate(path)) => {
+                Err(ApiError::field(&path, "is given more than once"))
+            }
+            Err(strict::Error::Json(e)) => Err(ApiError::bad_request(format!(
                 "request body is not valid JSON: {e}"
             ))),
         }
@@ -105,6 +109,109 @@ impl Fields {
     }
 }
 
+/// A JSON parser that refuses duplicate object keys and names the first one (`a.b`, `a[2].b`).
+pub mod strict {
+    use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    use serde_json::{Map, Value};
+    use std::cell::RefCell;
+    use std::fmt;
+
+    pub enum Error {
+        Duplicate(String),
+        Json(serde_json::Error),
+    }
+
+    thread_local! {
+        static DUPLICATE: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+
+    pub fn from_slice(body: &[u8]) -> Result<Value, Error> {
+        DUPLICATE.with(|d| d.borrow_mut().take());
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let parsed = Seed {
+            path: String::new(),
+        }
+        .deserialize(&mut de)
+        .and_then(|v| de.end().map(|_| v));
+        match parsed {
+            Ok(v) => Ok(v),
+            Err(e) => match DUPLICATE.with(|d| d.borrow_mut().take()) {
+                Some(path) => Err(Error::Duplicate(path)),
+                None => Err(Error::Json(e)),
+            },
+        }
+    }
+
+    struct Seed {
+        path: String,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Seed {
+        type Value = Value;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Seed {
+        type Value = Value;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+            Ok(Value::Bool(v))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+            Ok(Value::from(v))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+            Ok(Value::from(v))
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+            Ok(Value::from(v))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+            Ok(Value::String(v.to_string()))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Value, E> {
+            Ok(Value::String(v))
+        }
+        fn visit_unit<E>(self) -> Result<Value, E> {
+            Ok(Value::Null)
+        }
+        fn visit_none<E>(self) -> Result<Value, E> {
+            Ok(Value::Null)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+            let mut out = Vec::new();
+            loop {
+                let path = format!("{}[{}]", self.path, out.len());
+                match seq.next_element_seed(Seed { path })? {
+                    Some(v) => out.push(v),
+                    None => return Ok(Value::Array(out)),
+                }
+            }
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+            let mut out = Map::new();
+            while let Some(key) = map.next_key::<String>()? {
+                let path = if self.path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{}.{key}", self.path)
+                };
+                if out.contains_key(&key) {
+                    DUPLICATE.with(|d| *d.borrow_mut() = Some(path.clone()));
+                    return Err(de::Error::custom(format!("duplicate key {path}")));
+                }
+                let v = map.next_value_seed(Seed { path })?;
+                out.insert(key, v);
+            }
+            Ok(Value::Object(out))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,5 +233,27 @@ mod tests {
         assert_eq!(Fields::parse(b"[1]").unwrap_err().status, 400);
         assert_eq!(Fields::parse(b"{bad").unwrap_err().code, "bad_request");
         assert_eq!(Fields::parse(b"").unwrap_err().code, "bad_request");
+    }
+
+    /// Finding 11b: duplicate keys were accepted, the last one winning.
+    #[test]
+    fn finding_11_duplicate_json_keys_refused() {
+        let e = Fields::parse(br#"{"name":"wan2","name":"wan1"}"#).unwrap_err();
+        assert_eq!((e.status, e.field.as_deref()), (400, Some("name")));
+        let e = Fields::parse(br#"{"roles":{"wan1":"on","wan1":"master"}}"#).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("roles.wan1"));
+        let e = Fields::parse(br#"{"a":[{"x":1},{"x":1,"x":2}]}"#).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("a[1].x"));
+        // Same key in different objects is fine; values keep their types.
+        let f = Fields::parse(br#"{"a":{"x":1},"b":{"x":-2.5},"c":[null,true,"s"]}"#).unwrap();
+        assert_eq!(
+            f.object("b").unwrap().raw("x"),
+            Some(&serde_json::json!(-2.5))
+        );
+        assert_eq!(f.raw("c"), Some(&serde_json::json!([null, true, "s"])));
+        assert_eq!(
+            Fields::parse(br#"{"a":1} x"#).unwrap_err().code,
+            "bad_request"
+        );
     }
 }

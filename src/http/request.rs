@@ -3,6 +3,7 @@
 use crate::error::{ApiError, ApiResult};
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::time::{Duration, Instant};
 
 /// Largest request body we accept (uhttpd has no limit of its own).
 pub const MAX_BODY: usize = 64 * 1024;
@@ -24,14 +25,28 @@ pub struct Request {
     pub action: String,
     pub query: Query,
     pub body: Vec<u8>,
+    /// Set by [`parse_head`] for a POST until the body is read.
+    pub body_limit: Option<usize>,
     pub authorization: Option<String>,
     pub origin: Option<String>,
     pub host: Option<String>,
     pub content_type: Option<String>,
 }
 
+/// How long an authorized client may take to send its body (uhttpd itself would wait until its
+/// script timeout, holding one of its 3 CGI slots).
+pub const BODY_DEADLINE: Duration = Duration::from_secs(10);
+
 /// Builds a request from CGI variables (`get` looks one up) and the body stream.
 pub fn parse(get: &dyn Fn(&str) -> Option<String>, body: &mut dyn Read) -> ApiResult<Request> {
+    let mut req = parse_head(get)?;
+    req.read_body(body)?;
+    Ok(req)
+}
+
+/// Everything but the body: method, action, query, headers, and the declared body length
+/// (checked, not read). The CGI authorizes from this before it reads a single body byte.
+pub fn parse_head(get: &dyn Fn(&str) -> Option<String>) -> ApiResult<Request> {
     let method = match get("REQUEST_METHOD").as_deref() {
         Some("GET") | Some("HEAD") => Method::Get,
         Some("POST") => Method::Post,
@@ -50,21 +65,76 @@ pub fn parse(get: &dyn Fn(&str) -> Option<String>, body: &mut dyn Read) -> ApiRe
     };
     let action = parse_action(get("PATH_INFO").as_deref())?;
     let query = Query::parse(get("QUERY_STRING").as_deref().unwrap_or(""))?;
-    let body = if method == Method::Post {
-        read_body(get("CONTENT_LENGTH").as_deref(), body)?
+    let body_limit = if method == Method::Post {
+        Some(body_limit(get("CONTENT_LENGTH").as_deref())?)
     } else {
-        Vec::new()
+        None
     };
     Ok(Request {
         method,
         action,
         query,
-        body,
+        body: Vec::new(),
+        body_limit,
         authorization: get("HTTP_AUTHORIZATION"),
         origin: get("HTTP_ORIGIN"),
         host: get("HTTP_HOST"),
         content_type: get("CONTENT_TYPE"),
     })
+}
+
+impl Request {
+    /// Reads the POST body (nothing for GET), at most the declared length.
+    pub fn read_body(&mut self, input: &mut dyn Read) -> ApiResult<()> {
+        if let Some(limit) = self.body_limit.take() {
+            self.body = read_limited(limit, input)?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads from a file descriptor (the CGI's stdin) with one overall deadline: a client that
+/// stalls gets 408 instead of holding the process.
+pub struct DeadlineReader<'a> {
+    fd: std::os::fd::BorrowedFd<'a>,
+    end: Instant,
+}
+
+impl<'a> DeadlineReader<'a> {
+    pub fn new(fd: std::os::fd::BorrowedFd<'a>, deadline: Duration) -> Self {
+        DeadlineReader {
+            fd,
+            end: Instant::now() + deadline,
+        }
+    }
+}
+
+impl Read for DeadlineReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        loop {
+            let left = self.end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(std::io::ErrorKind::TimedOut.into());
+            }
+            let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
+            let mut fds = [PollFd::new(self.fd, PollFlags::POLLIN)];
+            match poll(
+                &mut fds,
+                PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX),
+            ) {
+                Ok(0) => return Err(std::io::ErrorKind::TimedOut.into()),
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(std::io::Error::from(e)),
+            }
+            match nix::unistd::read(self.fd, buf) {
+                Ok(n) => return Ok(n),
+                Err(nix::errno::Errno::EINTR) | Err(nix::errno::Errno::EAGAIN) => continue,
+                Err(e) => return Err(std::io::Error::from(e)),
+            }
+        }
+    }
 }
 
 /// `PATH_INFO` must be exactly `/api/<name>` with a short lowercase name: anything else (absent,
@@ -88,17 +158,19 @@ fn parse_action(path: Option<&str>) -> ApiResult<String> {
     }
 }
 
-fn read_body(content_length: Option<&str>, input: &mut dyn Read) -> ApiResult<Vec<u8>> {
-    let too_large = || {
-        ApiError::new(
-            413,
-            "payload_too_large",
-            format!("request body exceeds {MAX_BODY} bytes"),
-        )
-    };
-    let limit = match content_length.map(str::trim) {
-        // Chunked uploads come without a length: read to EOF, still capped.
-        None | Some("") => MAX_BODY + 1,
+fn too_large() -> ApiError {
+    ApiError::new(
+        413,
+        "payload_too_large",
+        format!("request body exceeds {MAX_BODY} bytes"),
+    )
+}
+
+/// How many bytes to read: the declared length (refused above the cap), or up to one more than
+/// the cap for chunked uploads, which come without a length and are read to EOF.
+fn body_limit(content_length: Option<&str>) -> ApiResult<usize> {
+    match content_length.map(str::trim) {
+        None | Some("") => Ok(MAX_BODY + 1),
         Some(s) => {
             let n: usize = s
                 .parse()
@@ -106,18 +178,39 @@ fn read_body(content_length: Option<&str>, input: &mut dyn Read) -> ApiResult<Ve
             if n > MAX_BODY {
                 return Err(too_large());
             }
-            n
+            Ok(n)
         }
-    };
+    }
+}
+
+fn read_limited(limit: usize, input: &mut dyn Read) -> ApiResult<Vec<u8>> {
     let mut buf = Vec::with_capacity(limit.min(MAX_BODY));
     input
         .take(limit as u64)
         .read_to_end(&mut buf)
-        .map_err(|e| ApiError::bad_request(format!("cannot read request body: {e}")))?;
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::TimedOut {
+                ApiError::new(
+                    408,
+                    "request_timeout",
+                    format!(
+                        "the request body did not arrive within {} s",
+                        BODY_DEADLINE.as_secs()
+                    ),
+                )
+            } else {
+                ApiError::bad_request(format!("cannot read request body: {e}"))
+            }
+        })?;
     if buf.len() > MAX_BODY {
         return Err(too_large());
     }
     Ok(buf)
+}
+
+#[cfg(test)]
+fn read_body(content_length: Option<&str>, input: &mut dyn Read) -> ApiResult<Vec<u8>> {
+    read_limited(body_limit(content_length)?, input)
 }
 
 impl Query {
@@ -304,5 +397,32 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.body, b"{}");
+    }
+}
+
+#[cfg(test)]
+mod deadline_tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    /// An authorized client that stalls mid-body gets 408 at the deadline, not a hung CGI.
+    #[test]
+    fn finding_7_body_read_has_a_deadline() {
+        let (r, w) = nix::unistd::pipe().unwrap();
+        let mut w = std::fs::File::from(w);
+        std::io::Write::write_all(&mut w, b"{\"a\":").unwrap();
+        let t0 = Instant::now();
+        let mut reader = DeadlineReader::new(r.as_fd(), Duration::from_millis(200));
+        let e = read_limited(40, &mut reader).unwrap_err();
+        assert_eq!(e.status, 408);
+        assert!(t0.elapsed() < Duration::from_secs(2));
+        drop(w);
+        // A complete body within the deadline reads normally.
+        let (r, w) = nix::unistd::pipe().unwrap();
+        let mut w = std::fs::File::from(w);
+        std::io::Write::write_all(&mut w, b"{}").unwrap();
+        drop(w);
+        let mut reader = DeadlineReader::new(r.as_fd(), Duration::from_millis(200));
+        assert_eq!(read_limited(2, &mut reader).unwrap(), b"{}");
     }
 }

@@ -197,7 +197,9 @@ pub fn load(jm: &Uci) -> Config {
             }
         }
     }
-    for s in jm.of_type("remote_ap") {
+    // At most 16 ping targets of its own, plus up to 64 remote APs (the `wifi.aps` limit).
+    c.targets.truncate(16);
+    for s in jm.of_type("remote_ap").take(64) {
         let name = s.get("name").unwrap_or(&s.name);
         match (
             valid_target_name(name),
@@ -214,7 +216,6 @@ pub fn load(jm: &Uci) -> Config {
             )),
         }
     }
-    c.targets.truncate(16);
     c.problems = problems;
     c
 }

@@ -6,7 +6,8 @@
 //! transport), so adding it would count those bytes twice. The LAN side (bridge, ports, Wi-Fi)
 //! is not in it either: it is the same traffic seen from the clients' side.
 
-use crate::system::{Root, uci};
+use crate::system::Root;
+use crate::system::uci::ConfigError;
 use crate::wans;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -18,26 +19,26 @@ pub struct WanDev {
     pub device: Option<String>,
 }
 
-/// PPPoE/PPPoA WANs run over `pppoe-<name>`/`pppoa-<name>`; others over their configured device.
-pub fn traffic_device(w: &wans::Wan) -> Option<String> {
-    match w.proto.as_deref() {
-        Some(p @ ("pppoe" | "pppoa")) => Some(format!("{p}-{}", w.name)),
-        _ => w.device.clone(),
-    }
-}
+pub use crate::wans::traffic_device;
 
-/// The selected WANs (jammonitor's managed list, else every eligible one) with their devices.
-pub fn wan_devices(root: &Root) -> Vec<WanDev> {
-    let network = uci::load(root, "network").unwrap_or_default();
-    let jm = uci::load(root, "jammonitor").unwrap_or_default();
-    wans::selected(&network, &jm)
+/// The selected WANs (jammonitor's managed list, else every eligible one) with their devices, or
+/// the config error that hides them.
+pub fn wan_devices_checked(root: &Root) -> Result<Vec<WanDev>, ConfigError> {
+    Ok(wans::Model::load(root)
+        .selected()?
         .iter()
         .map(|w| WanDev {
             name: w.name.clone(),
             label: w.label.clone(),
             device: traffic_device(w),
         })
-        .collect()
+        .collect())
+}
+
+/// [`wan_devices_checked`] for the collector, which keeps sampling every interface when the
+/// config is broken (no WAN is known then).
+pub fn wan_devices(root: &Root) -> Vec<WanDev> {
+    wan_devices_checked(root).unwrap_or_default()
 }
 
 /// Devices that never belong in a WAN total (tunnels and VPNs), with the reason shown to users.

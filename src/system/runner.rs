@@ -121,11 +121,18 @@ pub fn run(root: &Root, cmd: &Cmd) -> Result<Output, RunError> {
         .spawn()
         .map_err(|e| RunError::Spawn(e.to_string()))?;
     let pgid = Pid::from_raw(child.id() as i32);
-    let result = collect(&mut child, cmd);
+    let start = Instant::now();
+    let result = collect(&mut child, cmd, start);
     if result.is_err() {
         let _ = killpg(pgid, Signal::SIGKILL);
     }
-    let status = child.wait().map_err(|e| RunError::Io(e.to_string()));
+    // The pipes may be closed while the child keeps running (a daemon-like `ubus`, an init script
+    // that redirects its output): the deadline still holds for the wait itself.
+    let status = wait_until(
+        &mut child,
+        pgid,
+        cmd.deadline.saturating_sub(start.elapsed()),
+    );
     // Stragglers that kept running after the leader exited die with the group too.
     let _ = killpg(pgid, Signal::SIGKILL);
     let (stdout, stderr) = result?;
@@ -153,8 +160,34 @@ pub fn run_ok(root: &Root, cmd: &Cmd) -> Result<Output, ApiError> {
     }
 }
 
-fn collect(child: &mut Child, cmd: &Cmd) -> Result<(Vec<u8>, Vec<u8>), RunError> {
-    let start = Instant::now();
+/// Waits for the child at most `left`; past it the whole group is killed and the wait is
+/// `Timeout` (the kill is immediate, so the final wait cannot hang).
+fn wait_until(
+    child: &mut Child,
+    pgid: Pid,
+    left: Duration,
+) -> Result<std::process::ExitStatus, RunError> {
+    let end = Instant::now() + left;
+    let mut nap = Duration::from_millis(1);
+    loop {
+        match child.try_wait() {
+            Ok(Some(s)) => return Ok(s),
+            Ok(None) => {}
+            Err(e) => return Err(RunError::Io(e.to_string())),
+        }
+        let now = Instant::now();
+        if now >= end {
+            let _ = killpg(pgid, Signal::SIGKILL);
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(RunError::Timeout);
+        }
+        std::thread::sleep(nap.min(end - now));
+        nap = (nap * 2).min(Duration::from_millis(20));
+    }
+}
+
+fn collect(child: &mut Child, cmd: &Cmd, start: Instant) -> Result<(Vec<u8>, Vec<u8>), RunError> {
     if let (Some(data), Some(mut stdin)) = (&cmd.stdin, child.stdin.take()) {
         // Inputs are small (uci batch scripts): they fit the pipe buffer, so this cannot block long.
         stdin

@@ -13,6 +13,7 @@ pub enum Service {
     OmrTracker,
     Network,
     Collector,
+    Dnsmasq,
 }
 
 impl Service {
@@ -22,6 +23,7 @@ impl Service {
             Service::OmrTracker => "/etc/init.d/omr-tracker",
             Service::Network => "/etc/init.d/network",
             Service::Collector => "/etc/init.d/jammonitor-collector",
+            Service::Dnsmasq => "/etc/init.d/dnsmasq",
         }
     }
 }

@@ -72,7 +72,7 @@ ln -s "$repo/tests/doubles/ubus" "$root/bin/ubus"
 ln -s "$repo/tests/doubles/ifupdown" "$root/sbin/ifup"
 ln -s "$repo/tests/doubles/ifupdown" "$root/sbin/ifdown"
 ln -s "$repo/tests/doubles/init-mptcp" "$root/etc/init.d/mptcp"
-for svc in omr-tracker network; do
+for svc in omr-tracker network dnsmasq; do
     ln -s "$repo/tests/doubles/init-service" "$root/etc/init.d/$svc"
 done
 

@@ -32,7 +32,32 @@ multipath() {
         ip mptcp endpoint add "${a%/*}" dev "$dev" $flags
     done
 }
-# The UCI interface whose device is $1 (first match).
+# The UCI interface whose device is $1 (first match in config order, devices resolved like netifd).
 iface_of_dev() {
-    uci -q show network | sed -n "s/^network\.\([^.]*\)\.device='$1'$/\1/p" | head -n1
+    for i in $(uci -q show network | sed -n "s/^network\.\([^.=]*\)=interface$/\1/p"); do
+        [ "$(iface_device "$i")" = "$1" ] && { echo "$i"; return 0; }
+    done
+    return 0
+}
+# The kernel device of UCI interface $1, as netifd resolves it (see tests/doubles/ifupdown).
+iface_device() {
+    i=$1 n=0
+    while [ $n -lt 4 ]; do
+        if [ "$(uci -q get "network.$i.type")" = bridge ]; then
+            echo "br-$i"
+            return 0
+        fi
+        v=$(uci -q get "network.$i.device") || v=$(uci -q get "network.$i.ifname") || return 1
+        case "$v" in
+        @*) i=${v#@} n=$((n + 1)) ;;
+        *) echo "${v%% *}"; return 0 ;;
+        esac
+    done
+    return 1
+}
+# The `device` section configuring netdev $1 (found by its `name` option).
+device_section() {
+    uci -q show network | sed -n "s/^network\.\([^.]*\)\.name='$1'$/\1/p" | while read -r s; do
+        [ "$(uci -q get "network.$s")" = device ] && { echo "$s"; break; }
+    done
 }

@@ -1,6 +1,7 @@
 // "Advanced settings" of the WAN tab: which interfaces WAN Policy manages (POST wan.managed),
 // the omr-tracker failover defaults and the MPTCP globals (POST wan.advanced), all built from
-// the server's `choices`. Polls refresh the form only while the user has not changed it, so
+// the server's `choices` (what this router's kernel offers, plus the value in use). Saving sends
+// only the keys that changed. Polls refresh the form only while the user has not changed it, so
 // typing is never overwritten; Reset goes back to the values last loaded.
 
 import {h, setText} from '../../dom.js';
@@ -186,10 +187,16 @@ export function createAdvanced({api, host, writable, onSaved}) {
 				filled = {...filled, managed: cur.managed};
 			}
 			if (advChanged) {
-				const nums = o => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, asNumber(v)]));
-				const mptcp = Object.fromEntries(Object.entries(cur.mptcp).map(([k, v]) =>
+				// Only the keys the user changed: the server leaves every other one as it is
+				// (a scheduler this page does not know stays what the router runs).
+				const changedOf = (now, was) => Object.entries(now).filter(([k, v]) => v !== was[k]);
+				const body = {};
+				const fo = changedOf(cur.failover, filled.failover);
+				if (fo.length) body.failover = Object.fromEntries(fo.map(([k, v]) => [k, asNumber(v)]));
+				const mp = changedOf(cur.mptcp, filled.mptcp);
+				if (mp.length) body.mptcp = Object.fromEntries(mp.map(([k, v]) =>
 					[k, ctl.mptcp.get(k).tagName === 'SELECT' ? v : asNumber(v)]));
-				await api.post('wan.advanced', {failover: nums(cur.failover), mptcp}, {timeoutMs: WRITE_TIMEOUT_MS});
+				await api.post('wan.advanced', body, {timeoutMs: WRITE_TIMEOUT_MS});
 				filled = {...filled, failover: cur.failover, mptcp: cur.mptcp};
 			}
 			setText(status, _('Saved.'));

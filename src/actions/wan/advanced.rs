@@ -1,7 +1,10 @@
-//! `POST wan.advanced`: omr-tracker failover defaults and the MPTCP globals, each against its
-//! range or whitelist (the predecessor's, which OMR's own UI uses). `stale_loss_cnt` is a kernel
-//! sysctl with no UCI home in OMR: it is kept in `jammonitor.main.stale_loss_cnt`, persisted to
-//! /etc/sysctl.d and written to /proc when applied.
+//! `POST wan.advanced`: omr-tracker failover defaults and the MPTCP globals. Partial: only the
+//! keys sent change (`{"failover": {"timeout": 3}}` leaves everything else alone). Ranges are
+//! the predecessor's (which OMR's own UI uses); the MPTCP choices are what this kernel offers
+//! ([`Choices`]), and the value the router runs with now always stays valid even when it is in
+//! no list (e.g. `bbr2` on a kernel without it). `stale_loss_cnt` is a kernel sysctl with no UCI
+//! home in OMR: it is kept in `jammonitor.main.stale_loss_cnt`, persisted to /etc/sysctl.d and
+//! written to /proc when applied.
 
 use crate::actions::Ctx;
 use crate::bypass;
@@ -23,9 +26,13 @@ pub const FAILOVER: &[(&str, RangeInclusive<i64>)] = &[
     ("failure_interval", 1..=30),
     ("tries_up", 1..=10),
 ];
+/// Schedulers offered when the kernel does not list its own (`available_schedulers` is 6.12+):
+/// upstream `default`, the out-of-tree MPTCP v0.96 ones OMR ships on 5.4 (blest, ecf,
+/// roundrobin, redundant) and OMR's BPF schedulers (`mptcp_bpf_*.o`).
 pub const SCHEDULERS: &[&str] = &[
     "default",
     "blest",
+    "ecf",
     "roundrobin",
     "redundant",
     "bpf_minrtt",
@@ -36,15 +43,123 @@ pub const SCHEDULERS: &[&str] = &[
     "bpf_bkup",
 ];
 pub const PATH_MANAGERS: &[&str] = &["fullmesh", "ndiffports"];
-pub const CONGESTION: &[&str] = &["bbr", "cubic", "reno"];
+/// Congestion controls offered when `tcp_available_congestion_control` cannot be read (bbr2
+/// exists on OMR's 5.4 kernels only).
+pub const CONGESTION: &[&str] = &["bbr", "bbr2", "cubic", "reno", "olia", "balia", "wvegas"];
 pub const SUBFLOWS: RangeInclusive<i64> = 1..=16;
 pub const STALE_LOSS: RangeInclusive<i64> = 1..=10;
 const SYSCTL_FILE: &str = "/etc/sysctl.d/99-jammonitor-mptcp.conf";
 const STALE_PROC: &str = "/proc/sys/net/mptcp/stale_loss_cnt";
+const CC_PROC: &str = "/proc/sys/net/ipv4/tcp_available_congestion_control";
+const SCHED_PROC: &str = "/proc/sys/net/mptcp/available_schedulers";
+const PM_PROC: &str = "/proc/sys/net/mptcp/available_path_managers";
+const BPF_DIR: &str = "/usr/share/bpf/scheduler";
 
-pub fn mptcp_choices() -> Value {
-    json!({"scheduler": SCHEDULERS, "path_manager": PATH_MANAGERS, "congestion": CONGESTION,
-           "subflows": [SUBFLOWS.start(), SUBFLOWS.end()], "stale_loss_cnt": [STALE_LOSS.start(), STALE_LOSS.end()]})
+/// The choices this router offers, each with where it came from (`kernel` or `documented`).
+pub struct Choices {
+    pub scheduler: Vec<String>,
+    pub scheduler_source: &'static str,
+    pub path_manager: Vec<String>,
+    pub congestion: Vec<String>,
+    pub congestion_source: &'static str,
+}
+
+fn words(root: &Root, path: &str) -> Option<Vec<String>> {
+    let line = root.read(path, 4096).ok()?;
+    let v: Vec<String> = line
+        .split_whitespace()
+        .filter(|w| crate::validate::plain_word(w))
+        .map(String::from)
+        .collect();
+    (!v.is_empty()).then_some(v)
+}
+
+fn push_unique(v: &mut Vec<String>, x: &str) {
+    if !v.iter().any(|y| y == x) {
+        v.push(x.to_string());
+    }
+}
+
+impl Choices {
+    pub fn read(root: &Root) -> Choices {
+        let (mut scheduler, scheduler_source) = match words(root, SCHED_PROC) {
+            Some(v) => (v, "kernel"),
+            None => (
+                SCHEDULERS.iter().map(|s| s.to_string()).collect(),
+                "documented",
+            ),
+        };
+        // OMR's BPF schedulers are offered once their object files are installed.
+        if let Ok(dir) = std::fs::read_dir(root.path(BPF_DIR)) {
+            let mut names: Vec<String> = dir
+                .filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    let n = n.strip_prefix("mptcp_")?.strip_suffix(".o")?.to_string();
+                    crate::validate::plain_word(&n).then_some(n)
+                })
+                .collect();
+            names.sort();
+            for n in names {
+                push_unique(&mut scheduler, &n);
+            }
+        }
+        let mut path_manager: Vec<String> = PATH_MANAGERS.iter().map(|s| s.to_string()).collect();
+        for pm in words(root, PM_PROC).unwrap_or_default() {
+            push_unique(&mut path_manager, &pm);
+        }
+        let (congestion, congestion_source) = match words(root, CC_PROC) {
+            Some(v) => (v, "kernel"),
+            None => (
+                CONGESTION.iter().map(|s| s.to_string()).collect(),
+                "documented",
+            ),
+        };
+        Choices {
+            scheduler,
+            scheduler_source,
+            path_manager,
+            congestion,
+            congestion_source,
+        }
+    }
+
+    /// The list for `key`, with the current value added when the kernel does not list it.
+    fn with_current(&self, key: &str, current: Option<&str>) -> Vec<String> {
+        let mut v = match key {
+            "scheduler" => self.scheduler.clone(),
+            "path_manager" => self.path_manager.clone(),
+            _ => self.congestion.clone(),
+        };
+        if let Some(c) = current.filter(|c| crate::validate::plain_word(c)) {
+            push_unique(&mut v, c);
+        }
+        v
+    }
+}
+
+/// UCI option in `network.globals` of each MPTCP choice.
+const GLOBALS: &[(&str, &str)] = &[
+    ("scheduler", "mptcp_scheduler"),
+    ("path_manager", "mptcp_path_manager"),
+    ("congestion", "congestion"),
+];
+
+pub fn mptcp_choices(root: &Root, network: Option<&Config>) -> Value {
+    let c = Choices::read(root);
+    let cur = |k: &str| {
+        let opt = GLOBALS
+            .iter()
+            .find(|(x, _)| *x == k)
+            .map(|x| x.1)
+            .unwrap_or(k);
+        network.and_then(|n| n.get("globals", opt))
+    };
+    json!({"scheduler": c.with_current("scheduler", cur("scheduler")),
+           "path_manager": c.with_current("path_manager", cur("path_manager")),
+           "congestion": c.with_current("congestion", cur("congestion")),
+           "subflows": [SUBFLOWS.start(), SUBFLOWS.end()], "stale_loss_cnt": [STALE_LOSS.start(), STALE_LOSS.end()],
+           "sources": {"scheduler": c.scheduler_source, "congestion": c.congestion_source}})
 }
 
 pub fn current_mptcp(root: &Root, network: &Config) -> Value {
@@ -58,51 +173,70 @@ pub fn current_mptcp(root: &Root, network: &Config) -> Value {
     })
 }
 
+/// What the request changes; every field optional (only keys sent change).
+#[derive(Debug, Default)]
 struct Settings {
     failover: Vec<(&'static str, i64)>,
-    scheduler: &'static str,
-    path_manager: &'static str,
-    congestion: &'static str,
-    subflows: i64,
-    stale_loss_cnt: i64,
+    /// (network.globals option, value)
+    globals: Vec<(&'static str, String)>,
+    stale_loss_cnt: Option<i64>,
 }
 
-fn parse(body: &[u8]) -> ApiResult<Settings> {
+impl Settings {
+    fn touches_mptcp(&self) -> bool {
+        !self.globals.is_empty() || self.stale_loss_cnt.is_some()
+    }
+}
+
+fn parse(body: &[u8], root: &Root, network: &Config) -> ApiResult<Settings> {
     let f = Fields::parse(body)?;
     f.only(&["failover", "mptcp"])?;
-    let fo = f.object("failover")?;
-    fo.only(&FAILOVER.iter().map(|(k, _)| *k).collect::<Vec<_>>())
-        .map_err(prefix("failover"))?;
-    let failover = FAILOVER
-        .iter()
-        .map(|(k, r)| {
-            fo.int(k, r.clone())
-                .map(|v| (*k, v))
-                .map_err(prefix("failover"))
-        })
-        .collect::<ApiResult<Vec<_>>>()?;
-    let m = f.object("mptcp")?;
-    m.only(&[
-        "scheduler",
-        "path_manager",
-        "congestion",
-        "subflows",
-        "stale_loss_cnt",
-    ])
-    .map_err(prefix("mptcp"))?;
-    let choice = |k: &str, allowed: &[&'static str]| -> ApiResult<&'static str> {
-        crate::validate::one_of(k, m.str(k)?, allowed).map_err(prefix("mptcp"))
-    };
-    Ok(Settings {
-        failover,
-        scheduler: choice("scheduler", SCHEDULERS)?,
-        path_manager: choice("path_manager", PATH_MANAGERS)?,
-        congestion: choice("congestion", CONGESTION)?,
-        subflows: m.int("subflows", SUBFLOWS).map_err(prefix("mptcp"))?,
-        stale_loss_cnt: m
-            .int("stale_loss_cnt", STALE_LOSS)
-            .map_err(prefix("mptcp"))?,
-    })
+    let mut s = Settings::default();
+    if f.has("failover") {
+        let fo = f.object("failover")?;
+        fo.only(&FAILOVER.iter().map(|(k, _)| *k).collect::<Vec<_>>())
+            .map_err(prefix("failover"))?;
+        for (k, r) in FAILOVER {
+            if fo.has(k) {
+                let v = fo.int(k, r.clone()).map_err(prefix("failover"))?;
+                s.failover.push((*k, v));
+            }
+        }
+    }
+    if f.has("mptcp") {
+        let m = f.object("mptcp")?;
+        m.only(&[
+            "scheduler",
+            "path_manager",
+            "congestion",
+            "subflows",
+            "stale_loss_cnt",
+        ])
+        .map_err(prefix("mptcp"))?;
+        let choices = Choices::read(root);
+        for (k, opt) in GLOBALS {
+            if m.has(k) {
+                let allowed = choices.with_current(k, network.get("globals", opt));
+                let allowed: Vec<&str> = allowed.iter().map(String::as_str).collect();
+                let v = crate::validate::one_of(k, m.str(k)?, &allowed).map_err(prefix("mptcp"))?;
+                s.globals.push((opt, v.to_string()));
+            }
+        }
+        if m.has("subflows") {
+            let v = m.int("subflows", SUBFLOWS).map_err(prefix("mptcp"))?;
+            s.globals.push(("mptcp_subflows", v.to_string()));
+        }
+        if m.has("stale_loss_cnt") {
+            s.stale_loss_cnt = Some(
+                m.int("stale_loss_cnt", STALE_LOSS)
+                    .map_err(prefix("mptcp"))?,
+            );
+        }
+    }
+    if s.failover.is_empty() && !s.touches_mptcp() {
+        return Err(ApiError::bad_request("nothing to change"));
+    }
+    Ok(s)
 }
 
 /// Names a nested field `outer.inner` in the error.
@@ -117,30 +251,31 @@ fn prefix(outer: &'static str) -> impl Fn(ApiError) -> ApiError {
 }
 
 pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
-    let s = parse(&ctx.req.body)?;
-    bypass::refuse_if_active(ctx.root)?;
-    let txn = Txn::begin(ctx.root, "wan", &["omr-tracker", "network", "jammonitor"])?;
-    let tracker = uci::load(ctx.root, "omr-tracker")?;
+    let root = ctx.root;
+    parse(&ctx.req.body, root, &uci::load(root, "network")?)?;
+    bypass::refuse_if_active(root)?;
+    let txn = Txn::begin(root, "wan", &["omr-tracker", "network", "jammonitor"])?;
+    let s = parse(&ctx.req.body, root, &uci::load(root, "network")?)?;
+    let tracker = uci::load(root, "omr-tracker")?;
     let mut ops = Vec::new();
-    if tracker.section("defaults").is_none() {
+    if !s.failover.is_empty() && tracker.section("defaults").is_none() {
         ops.push(Op::Set("omr-tracker.defaults".into(), "defaults".into()));
     }
     for (k, v) in &s.failover {
         ops.push(Op::Set(format!("omr-tracker.defaults.{k}"), v.to_string()));
     }
-    let globals = [
-        ("mptcp_scheduler", s.scheduler.to_string()),
-        ("mptcp_path_manager", s.path_manager.to_string()),
-        ("congestion", s.congestion.to_string()),
-        ("mptcp_subflows", s.subflows.to_string()),
-    ];
-    for (k, v) in &globals {
+    for (k, v) in &s.globals {
         ops.push(Op::Set(format!("network.globals.{k}"), v.clone()));
     }
-    ops.push(Op::Set(
-        "jammonitor.main.stale_loss_cnt".into(),
-        s.stale_loss_cnt.to_string(),
-    ));
+    if let Some(n) = s.stale_loss_cnt {
+        if uci::load(root, "jammonitor")?.section("main").is_none() {
+            ops.push(Op::Set("jammonitor.main".into(), "jammonitor".into()));
+        }
+        ops.push(Op::Set(
+            "jammonitor.main.stale_loss_cnt".into(),
+            n.to_string(),
+        ));
+    }
     let verify = |uci: &crate::system::uci::Uci| -> ApiResult<()> {
         let t = uci.show("omr-tracker")?;
         let n = uci.show("network")?;
@@ -149,10 +284,11 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
             .failover
             .iter()
             .all(|(k, v)| t.get("defaults", k) == Some(v.to_string().as_str()))
-            && globals
+            && s.globals
                 .iter()
                 .all(|(k, v)| n.get("globals", k) == Some(v.as_str()))
-            && j.get("main", "stale_loss_cnt") == Some(s.stale_loss_cnt.to_string().as_str());
+            && s.stale_loss_cnt
+                .is_none_or(|c| j.get("main", "stale_loss_cnt") == Some(c.to_string().as_str()));
         if ok {
             Ok(())
         } else {
@@ -161,33 +297,55 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
             ))
         }
     };
+    let (tracker_changed, mptcp_changed) = (!s.failover.is_empty(), s.touches_mptcp());
+    let apply = |r: &Root| apply(r, tracker_changed, mptcp_changed);
     txn.run(Plan {
         ops,
         verify: &verify,
         apply: &apply,
     })?;
-    Ok(Response::ok(json!({"saved": true})))
+    let changed: Vec<String> = s
+        .failover
+        .iter()
+        .map(|(k, _)| format!("failover.{k}"))
+        .chain(s.globals.iter().map(|(k, _)| {
+            let key = GLOBALS
+                .iter()
+                .find(|(_, o)| o == k)
+                .map(|x| x.0)
+                .unwrap_or("subflows");
+            format!("mptcp.{key}")
+        }))
+        .chain(s.stale_loss_cnt.map(|_| "mptcp.stale_loss_cnt".to_string()))
+        .collect();
+    Ok(Response::ok(json!({"saved": true, "changed": changed})))
 }
 
-/// Reads the committed settings back, so a rollback re-applies the old ones.
-fn apply(root: &Root) -> ApiResult<()> {
-    let jm = uci::load(root, "jammonitor")?;
-    if let Some(n) = jm
-        .get("main", "stale_loss_cnt")
-        .and_then(|v| v.parse::<i64>().ok())
-    {
-        if STALE_LOSS.contains(&n) {
-            txn::write_atomic(
-                &root.path(SYSCTL_FILE),
-                format!("net.mptcp.stale_loss_cnt={n}\n").as_bytes(),
-            )?;
-            // Absent when the kernel has no MPTCP: the persisted file still applies at boot.
-            if root.path(STALE_PROC).exists() {
-                std::fs::write(root.path(STALE_PROC), format!("{n}\n"))
-                    .map_err(|e| ApiError::internal(format!("cannot set {STALE_PROC}: {e}")))?;
+/// Reads the committed settings back, so a rollback re-applies the old ones. Only the services
+/// whose settings changed are reloaded (a timeout change does not touch MPTCP).
+fn apply(root: &Root, tracker: bool, mptcp: bool) -> ApiResult<()> {
+    if mptcp {
+        let jm = uci::load(root, "jammonitor")?;
+        if let Some(n) = jm
+            .get("main", "stale_loss_cnt")
+            .and_then(|v| v.parse::<i64>().ok())
+        {
+            if STALE_LOSS.contains(&n) {
+                txn::write_atomic(
+                    &root.path(SYSCTL_FILE),
+                    format!("net.mptcp.stale_loss_cnt={n}\n").as_bytes(),
+                )?;
+                // Absent when the kernel has no MPTCP: the persisted file still applies at boot.
+                if root.path(STALE_PROC).exists() {
+                    std::fs::write(root.path(STALE_PROC), format!("{n}\n"))
+                        .map_err(|e| ApiError::internal(format!("cannot set {STALE_PROC}: {e}")))?;
+                }
             }
         }
+        services::init(root, Service::Mptcp, "reload", None)?;
     }
-    services::init(root, Service::Mptcp, "reload", None)?;
-    services::init(root, Service::OmrTracker, "restart", None)
+    if tracker {
+        services::init(root, Service::OmrTracker, "restart", None)?;
+    }
+    Ok(())
 }

@@ -77,10 +77,20 @@ fn parse(body: &[u8], selected: &[Wan]) -> ApiResult<Edit> {
             if gw == ip {
                 return Err(ApiError::field("gateway", "must differ from ipaddr"));
             }
-            let host = u32::from(ip) & !m;
-            if m != u32::MAX && (host == 0 || host == !m) {
+            // /31 and /32 have no network or broadcast address (RFC 3021).
+            let special = |a: Ipv4Addr| {
+                let host = u32::from(a) & !m;
+                m < 0xFFFF_FFFE && (host == 0 || host == !m)
+            };
+            if special(ip) {
                 return Err(ApiError::field(
                     "ipaddr",
+                    "is the network or broadcast address of its subnet",
+                ));
+            }
+            if special(gw) {
+                return Err(ApiError::field(
+                    "gateway",
                     "is the network or broadcast address of its subnet",
                 ));
             }
@@ -164,12 +174,12 @@ fn ops(e: &Edit, wan: &Wan, network: &Config) -> ApiResult<Vec<Op>> {
         let dev = wan
             .device
             .as_deref()
-            .filter(|d| wans::valid_device_name(d))
+            .filter(|d| wans::valid_device_name(d) && !d.starts_with('@'))
             .ok_or_else(|| ApiError::field("mtu", "this WAN has no device to set an MTU on"))?;
-        let sec = match network
-            .of_type("device")
-            .find(|s| s.get("name") == Some(dev))
-        {
+        // The device section is the one whose `name` is the device (as netifd finds it). Only
+        // when there is none is one created, under a section name no other section uses: an
+        // existing section is never renamed or retyped (issue 11 finding 4).
+        let sec = match wans::device_section(network, dev) {
             Some(s) if uci::valid_name(&s.name) && !s.name.starts_with('@') => s.name.clone(),
             Some(_) => {
                 return Err(ApiError::field(
@@ -178,7 +188,7 @@ fn ops(e: &Edit, wan: &Wan, network: &Config) -> ApiResult<Vec<Op>> {
                 ));
             }
             None => {
-                let new = format!("{}_dev", e.name);
+                let new = fresh_section_name(network, &format!("{}_dev", e.name));
                 ops.push(Op::Set(format!("network.{new}"), "device".into()));
                 ops.push(Op::Set(format!("network.{new}.name"), dev.into()));
                 new
@@ -200,6 +210,18 @@ fn ops(e: &Edit, wan: &Wan, network: &Config) -> ApiResult<Vec<Op>> {
         return Err(ApiError::bad_request("nothing to change"));
     }
     Ok(ops)
+}
+
+/// `base`, or `base2`, `base3` … : the first section name not used by any section of `network`.
+fn fresh_section_name(network: &Config, base: &str) -> String {
+    let taken = |n: &str| network.sections.iter().any(|s| s.name == n);
+    if !taken(base) {
+        return base.to_string();
+    }
+    (2..)
+        .map(|i| format!("{base}{i}"))
+        .find(|n| !taken(n))
+        .expect("an unused name exists")
 }
 
 fn verify(e: &Edit, device: Option<&str>, n: &Config) -> bool {

@@ -13,7 +13,8 @@ use crate::txn::{Plan, Txn};
 use crate::wans::{self, Role};
 use serde_json::json;
 
-fn parse(body: &[u8], network: &Config) -> ApiResult<Vec<String>> {
+fn parse(body: &[u8], network: &Config, jm: &Config) -> ApiResult<Vec<String>> {
+    let kept = wans::lists(jm).kept;
     let f = Fields::parse(body)?;
     f.only(&["wans"])?;
     let items = f.array("wans")?;
@@ -26,7 +27,13 @@ fn parse(body: &[u8], network: &Config) -> ApiResult<Vec<String>> {
         let name = v
             .as_str()
             .ok_or_else(|| ApiError::field(&field, "must be a string"))?;
-        let eligible = wans::eligible(network, &[name.to_string()]);
+        let eligible = wans::eligible_with(
+            network,
+            &wans::Lists {
+                managed: vec![name.to_string()],
+                kept: kept.clone(),
+            },
+        );
         if !eligible.iter().any(|w| w.name == name) {
             return Err(ApiError::field(
                 &field,
@@ -55,10 +62,18 @@ fn parse(body: &[u8], network: &Config) -> ApiResult<Vec<String>> {
 
 pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
     let root = ctx.root;
-    parse(&ctx.req.body, &uci::load(root, "network")?)?;
+    parse(
+        &ctx.req.body,
+        &uci::load(root, "network")?,
+        &uci::load(root, "jammonitor")?,
+    )?;
     bypass::refuse_if_active(root)?;
     let txn = Txn::begin(root, "wan", &["jammonitor"])?;
-    let names = parse(&ctx.req.body, &uci::load(root, "network")?)?;
+    let names = parse(
+        &ctx.req.body,
+        &uci::load(root, "network")?,
+        &uci::load(root, "jammonitor")?,
+    )?;
     let mut ops = Vec::new();
     if uci::load(root, "jammonitor")?.section("main").is_none() {
         ops.push(Op::Set("jammonitor.main".into(), "jammonitor".into()));

@@ -88,7 +88,7 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
     let selected_now = wans::managed(root)?;
     parse(&ctx.req.body, &selected_now)?;
     bypass::refuse_if_active(root)?;
-    let txn = Txn::begin(root, "wan", &["network", "openmptcprouter"])?;
+    let txn = Txn::begin(root, "wan", &["network", "openmptcprouter", "jammonitor"])?;
     let current = wans::managed(root)?;
     let requested =
         parse(&ctx.req.body, &current).map_err(|e| e.context("configuration changed meanwhile"))?;
@@ -99,7 +99,32 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
         .collect();
 
     let omr = uci::load(root, "openmptcprouter")?;
+    let network = uci::load(root, "network")?;
+    let jm = uci::load(root, "jammonitor")?;
+    let lists = wans::lists(&jm);
+    // A WAN that only its multipath role made a WAN would vanish once Disabled while every WAN
+    // is managed: `wan_kept` holds it until it is enabled again (docs/wans.md).
+    let mut kept = lists.kept.clone();
+    for w in &changed {
+        if next[&w.name] == Role::Off {
+            if wans::needs_keeping(&network, &lists, &w.name) {
+                kept.push(w.name.clone());
+            }
+        } else {
+            kept.retain(|k| k != &w.name);
+        }
+    }
     let mut ops = Vec::new();
+    if kept != lists.kept {
+        if jm.section("main").is_none() {
+            ops.push(Op::Set("jammonitor.main".into(), "jammonitor".into()));
+        }
+        ops.push(Op::Delete("jammonitor.main.wan_kept".into()));
+        ops.extend(
+            kept.iter()
+                .map(|k| Op::AddList("jammonitor.main.wan_kept".into(), k.clone())),
+        );
+    }
     for w in &changed {
         let role = next[&w.name];
         ops.push(Op::Set(
@@ -127,6 +152,9 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
     }
     let verify = |uci: &crate::system::uci::Uci| -> ApiResult<()> {
         let (n, o) = (uci.show("network")?, uci.show("openmptcprouter")?);
+        if wans::lists(&uci.show("jammonitor")?).kept != kept {
+            return Err(ApiError::internal("kept WAN list differs after commit"));
+        }
         for (name, role) in &next {
             let want = Some(role.as_str());
             let disabled_ok = (n.get(name, "disabled") == Some("1")) == (*role == Role::Off);
@@ -171,10 +199,8 @@ fn apply(root: &Root, names: &[String]) -> ApiResult<()> {
         };
         let off = sec.get("disabled") == Some("1") || sec.get("multipath") == Some("off");
         services::ifupdown(root, !off, name)?;
-        if let Some(dev) = sec.get("device").or_else(|| sec.get("ifname")) {
-            if wans::valid_device_name(dev) {
-                services::init(root, Service::Mptcp, "reload", Some(dev))?;
-            }
+        if let Some(dev) = wans::section_device(&network, sec) {
+            services::init(root, Service::Mptcp, "reload", Some(&dev))?;
         }
     }
     Ok(())
@@ -189,9 +215,11 @@ mod tests {
             name: name.into(),
             label: None,
             device: None,
+            config_device: None,
             proto: None,
             role,
             disabled: false,
+            why: wans::Why::Name,
         }
     }
 

@@ -63,6 +63,16 @@ impl<'a> Uci<'a> {
             .map_err(|e| ApiError::internal(format!("uci show {config}: {e}")))
     }
 
+    /// `uci -q -X show <config>`: anonymous sections under their internal `cfgXXXXXX` names
+    /// (plain `show` prints `@type[i]`), which later `uci` commands accept, so a write can
+    /// address a section LuCI created without a name.
+    pub fn show_named(&self, config: &str) -> ApiResult<Config> {
+        check_name(config)?;
+        let out = run_ok(self.root, &self.cmd(&["-q", "-X", "show", config]))?;
+        super::show::parse(config, &out.stdout_str())
+            .map_err(|e| ApiError::internal(format!("uci show {config}: {e}")))
+    }
+
     /// `uci -q get <ptr>`; `None` when unset.
     pub fn get(&self, ptr: &str) -> ApiResult<Option<String>> {
         check_ptr(ptr)?;

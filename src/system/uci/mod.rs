@@ -98,6 +98,47 @@ pub fn valid_name(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
+/// A config file that cannot be read or parsed: which file, which line, why. Read actions put it
+/// in their answer beside the blocks that did not need the file (the same object in every action);
+/// writes refuse with it (409 `config_unparseable`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ConfigError {
+    pub code: &'static str,
+    pub file: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(file: String, reason: &str) -> ConfigError {
+        // The parser's errors start with `line N: ` (file::parse).
+        let line = reason
+            .strip_prefix("line ")
+            .and_then(|r| r.split_once(':'))
+            .and_then(|(n, _)| n.parse().ok());
+        let reason = match line {
+            Some(_) => reason.split_once(": ").map(|x| x.1).unwrap_or(reason),
+            None => reason,
+        };
+        let message = match line {
+            Some(n) => format!("{file} line {n}: {reason}"),
+            None => format!("{file}: {reason}"),
+        };
+        ConfigError {
+            code: "config_unparseable",
+            file,
+            line,
+            message,
+        }
+    }
+}
+
+impl From<ConfigError> for ApiError {
+    fn from(e: ConfigError) -> ApiError {
+        ApiError::new(409, "config_unparseable", e.message)
+    }
+}
+
 /// Reads `/etc/config/<name>` with the uncommitted changes of `/tmp/.uci/<name>` applied, as
 /// `uci show` would report it. A missing config is an empty one.
 pub fn load(root: &Root, name: &str) -> ApiResult<Config> {
@@ -106,19 +147,37 @@ pub fn load(root: &Root, name: &str) -> ApiResult<Config> {
             "invalid uci config name {name:?}"
         )));
     }
-    let text = match root.read(&format!("/etc/config/{name}"), 1 << 20) {
+    read(root, name).map_err(ApiError::from)
+}
+
+/// [`load`] with the failure kept as a [`ConfigError`] (for answers that report it per block).
+pub fn read(root: &Root, name: &str) -> Result<Config, ConfigError> {
+    let file = format!("/etc/config/{name}");
+    if !valid_name(name) {
+        return Err(ConfigError::new(file, "invalid config name"));
+    }
+    let text = match root.read(&file, 1 << 20) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => {
-            return Err(ApiError::internal(format!(
-                "cannot read /etc/config/{name}: {e}"
-            )));
-        }
+        Err(e) => return Err(ConfigError::new(file, &format!("cannot read: {e}"))),
     };
-    let mut cfg =
-        file::parse(&text).map_err(|e| ApiError::internal(format!("/etc/config/{name}: {e}")))?;
+    let mut cfg = file::parse(&text).map_err(|e| ConfigError::new(file.clone(), &e))?;
     if let Ok(delta) = root.read(&format!("/tmp/.uci/{name}"), 1 << 20) {
         file::apply_delta(&mut cfg, name, &delta);
     }
     Ok(cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_error_names_file_and_line() {
+        let e = ConfigError::new("/etc/config/network".into(), "line 3: cannot parse \">\"");
+        assert_eq!(e.line, Some(3));
+        assert_eq!(e.message, "/etc/config/network line 3: cannot parse \">\"");
+        let api = ApiError::from(e);
+        assert_eq!((api.status, api.code), (409, "config_unparseable"));
+    }
 }
