@@ -144,7 +144,7 @@ export async function mount(container, {sessionId, apiBase = '/cgi-bin/jammonito
 		clearError();
 		// Only the visible tab polls; tabs without data (placeholders) stop the poller.
 		poller.set(tab.refresh ? {
-			intervalMs: tab.intervalMs,
+			get intervalMs() { return tab.intervalMs; }, // a tab may change its pace (a job running)
 			run: async signal => { await tab.refresh(signal); clearError(); },
 			onError: err => { showError(err); return !FATAL.has(err && err.code); },
 		} : null);

@@ -38,8 +38,9 @@ scripts/mkpkg.sh --binary "$bin" --out "$tmp/again" >/dev/null || fail "mkpkg (a
 (cd "$tmp/again" && sha256sum ./*) >"$tmp/s2"
 cmp -s "$tmp/s1" "$tmp/s2" || { diff "$tmp/s1" "$tmp/s2" >&2; fail "two builds differ"; }
 n=$(wc -l <"$tmp/s1")
-[ "$n" = 6 ] || fail "expected 6 packages (3 × ipk, apk), got $n"
-ok "6 packages, reproducible"
+# jammonitor, luci-app-jammonitor and one luci-i18n-jammonitor-<lang> per po/<lang> (21), as ipk and apk
+[ "$n" = 46 ] || fail "expected 46 packages (23 × ipk, apk), got $n"
+ok "46 packages, reproducible"
 
 ipk_j=$tmp/v1/jammonitor_$ver-1_$arch.ipk
 ipk_l=$tmp/v1/luci-app-jammonitor_$ver-1_all.ipk
@@ -185,7 +186,11 @@ ix = json.load(open(f"{d}/stable.json"))
 assert ix["format"] == 1 and ix["version"] == ver, ix
 for fmt in ("ipk", "apk"):
     lst = ix["packages"][arch][fmt]
-    assert [p["name"] for p in lst] == ["jammonitor", "luci-app-jammonitor", "luci-i18n-jammonitor-en"], lst
+    names = [p["name"] for p in lst]
+    # one luci-i18n-jammonitor-<lang> per po/<lang> (21), after the app
+    assert names[:2] == ["jammonitor", "luci-app-jammonitor"], names
+    assert len(names) == 23 and all(n.startswith("luci-i18n-jammonitor-") for n in names[2:]), names
+    assert "luci-i18n-jammonitor-de" in names and "luci-i18n-jammonitor-zh-hans" in names, names
     for p in lst:
         b = open(os.path.join(d, p["url"]), "rb").read()
         assert hashlib.sha256(b).hexdigest() == p["sha256"] and len(b) == p["size"], p

@@ -21,7 +21,7 @@ import {createDnd} from '../dnd.js';
 import {openEdit, openDetails, wanTitle, WRITE_TIMEOUT_MS} from './wan/edit.js';
 import {createAdvanced} from './wan/advanced.js';
 import {writeError} from './wan/messages.js';
-import {uid} from './wan/dialog.js';
+import {uid} from '../dialog.js';
 
 export const INTERVAL_MS = 5000;
 const OK_MESSAGE_MS = 8000;

@@ -13,7 +13,7 @@ import * as fmt from '../../format.js';
 import {block, row, dl, badge, emptyNote} from '../../ui.js';
 
 const WRITE_TIMEOUT_MS = 30000; // collector.stop waits up to 10 s, storage.unmount up to 8 s
-const JOB_POLL_MS = 1000;
+export const JOB_POLL_MS = 1000;
 const LABEL_RE = /^[A-Za-z0-9_-]{1,16}$/;
 const CONFIRM_WORD = 'FORMAT';
 
@@ -27,7 +27,7 @@ export function createStorage(ctx) {
 	let busy = false;          // a write from this page is in flight
 	let data = null, receivedAt = 0;
 	let visible = true;
-	let job = null, jobTimer = null, jobCtl = null; // our format job: {id, data}; its poll timer
+	let job = null, jobCtl = null; // our format job: {id, data}; the request polling it
 	const jobRunning = () => !!(job && job.data && job.data.state === 'running');
 
 	// ---- layout ----
@@ -104,7 +104,6 @@ export function createStorage(ctx) {
 	// ---- polling ----
 	async function refresh(signal) {
 		visible = true;
-		if (job && !jobTimer && !jobFinished()) pollJob();
 		if (busy) return; // the write's answer comes first, then a refresh
 		if (!sessionAsked) {
 			sessionAsked = true;
@@ -367,7 +366,7 @@ export function createStorage(ctx) {
 			job = {id: j.id, data: {...j, state: j.state || 'running'}};
 			form.hidden = true;
 			renderJob();
-			pollJob();
+			ctx.refresh(); // the scheduler now polls the job every second
 		} catch (err) {
 			formErr.hidden = false;
 			setText(formErr, serverText(err));
@@ -380,43 +379,40 @@ export function createStorage(ctx) {
 		}
 	}
 
+	// The format job is polled by the app's one scheduler (diagnostics.js asks every second while
+	// jobActive(), and calls refreshJob instead of refresh); nothing here runs a timer of its own.
 	function stopJobPoll() {
-		if (jobTimer) clearTimeout(jobTimer);
-		jobTimer = null;
 		if (jobCtl) jobCtl.abort();
 		jobCtl = null;
 	}
+	const jobActive = () => Boolean(visible && job && !jobFinished());
 
-	// Polls the job every second while this tab is visible; a hidden tab resumes on its next refresh.
-	function pollJob() {
-		stopJobPoll();
-		if (!job || jobFinished() || !visible) return;
-		jobTimer = setTimeout(async () => {
-			jobTimer = null;
-			if (!visible || document.visibilityState === 'hidden') return;
-			const ctl = new AbortController();
-			jobCtl = ctl;
-			try {
-				const d = await api.get('job', {query: {id: job.id}, signal: ctl.signal});
-				if (!job || ctl.signal.aborted) return;
-				job.data = d;
+	async function refreshJob(signal) {
+		if (!jobActive()) return refresh(signal);
+		const ctl = new AbortController();
+		jobCtl = ctl;
+		const stop = () => ctl.abort();
+		signal?.addEventListener('abort', stop);
+		try {
+			const d = await api.get('job', {query: {id: job.id}, signal: ctl.signal});
+			if (!job || ctl.signal.aborted) return;
+			job.data = d;
+			renderJob();
+			applyAll();
+			if (jobFinished()) await refresh(signal); // the device list changed
+		} catch (err) {
+			if (ctl.signal.aborted || (err && err.name === 'AbortError')) return;
+			if (err && (err.status === 404 || err.status === 400)) {
+				job.data = {...job.data, state: 'failed', error: serverText(err)};
 				renderJob();
 				applyAll();
-				if (jobFinished()) { ctx.refresh(); return; }
-			} catch (err) {
-				if (ctl.signal.aborted || (err && err.name === 'AbortError')) return;
-				if (err && (err.status === 404 || err.status === 400)) {
-					job.data = {...job.data, state: 'failed', error: serverText(err)};
-					renderJob();
-					applyAll();
-					return;
-				}
-				setText(progress.querySelector('.jm-job-msg'), serverText(err)); // transient: try again
-			} finally {
-				if (jobCtl === ctl) jobCtl = null;
+				return;
 			}
-			pollJob();
-		}, JOB_POLL_MS);
+			setText(progress.querySelector('.jm-job-msg'), serverText(err)); // transient: next tick tries again
+		} finally {
+			signal?.removeEventListener('abort', stop);
+			if (jobCtl === ctl) jobCtl = null;
+		}
 	}
 
 	function renderJob() {
@@ -464,7 +460,7 @@ export function createStorage(ctx) {
 	}
 
 	return {
-		el, refresh, tick,
+		el, refresh, refreshJob, jobActive, tick,
 		hide() { visible = false; stopJobPoll(); confirmUnmount = false; },
 		destroy() { visible = false; stopJobPoll(); },
 	};

@@ -7,7 +7,7 @@
 import {h, setText} from '../../dom.js';
 import {_, _f, gettext_noop} from '../../i18n.js';
 import {errorText} from '../../errors.js';
-import {field, errorMap, input, confirmDialog} from './dialog.js';
+import {field, errorMap, input, confirmDialog} from '../../dialog.js';
 import {writeError} from './messages.js';
 import {WRITE_TIMEOUT_MS} from './edit.js';
 

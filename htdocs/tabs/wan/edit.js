@@ -7,7 +7,7 @@ import {_, _f} from '../../i18n.js';
 import {errorText} from '../../errors.js';
 import * as fmt from '../../format.js';
 import {dl, row} from '../../ui.js';
-import {modal, field, errorMap, input, uid} from './dialog.js';
+import {modal, field, errorMap, input, uid} from '../../dialog.js';
 import {writeError} from './messages.js';
 
 export const WRITE_TIMEOUT_MS = 30000;
