@@ -65,6 +65,7 @@ LANGS = {
 
 LIT = r"""('(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")"""
 RE_UNDERSCORE = re.compile(r"(?<![\w.$])_\(\s*" + LIT + r"\s*(?:,\s*" + LIT + r"\s*)?([,)+])")
+RE_OLD_ARGS = re.compile(r"(?<![\w.$])_\(\s*" + LIT + r"\s*,\s*\{")
 RE_F = re.compile(r"(?<![\w.$])_f\(\s*" + LIT + r"\s*([,)+])")
 RE_NOOP = re.compile(r"(?<![\w.$])gettext_noop\(\s*" + LIT + r"\s*([)+])")
 RE_PLURAL = re.compile(r"(?<![\w.$])N_\(\s*[^,()'\"]+(?:\([^()]*\))?\s*,\s*" + LIT + r"\s*,\s*" + LIT + r"\s*(?:,\s*" + LIT + r"\s*)?\)")
@@ -127,6 +128,8 @@ def extract():
         rel = path.relative_to(REPO).as_posix()
         line_of = lambda pos: text.count('\n', 0, pos) + 1
         seen = set()
+        for m in RE_OLD_ARGS.finditer(text):
+            errors.append(f'{rel}:{line_of(m.start())}: _() takes a context, not placeholder values: use _f(\'…\', {{…}})')
         for m in RE_UNDERSCORE.finditer(text):
             ref = f'{rel}:{line_of(m.start())}'
             if m.group(3) == '+':

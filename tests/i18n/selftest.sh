@@ -66,5 +66,8 @@ expect_fail 'API error code without a message' "error code 'busy'"
 fresh; echo "export const y = () => N_('Not a plural call');" >>"$tmp/r/htdocs/ui.js"
 expect_fail "N_ used as a marker" "N_ is LuCI's plural"
 
+fresh; echo "export const z = n => _('{n} things', {n});" >>"$tmp/r/htdocs/ui.js"
+expect_fail "placeholder values passed to _()" "use _f"
+
 [ "$fails" = 0 ] || { echo "i18n selftest: $fails failure(s)"; exit 1; }
 echo "i18n selftest: every mistake is caught"
