@@ -3,7 +3,9 @@
 # in the same run. Needs root (network namespaces).
 #   cgi_overview: one `overview` CGI run vs the exec floor and the predecessor's shell pipelines
 #   collector:    CPU/RSS per sample vs vnStat's daemon, DB size after 30 days, history queries
+#   diag_overview: overview latency while diagnostic bundles are built vs idle (ratio)
 set -eu
 cd "$(dirname "$0")/.."
 cargo bench --bench cgi_overview
+cargo bench --bench diag_overview
 cargo bench -p jammonitor-collector --bench collector

@@ -303,8 +303,23 @@ where
             Err(nix::errno::Errno::EINTR) => continue,
             Err(_) => break None,
         }
+        // `cancel` asked for the job to stop: the worker and its commands go at once.
+        let flag = path.with_extension("cancel");
+        if flag.exists() {
+            kill_job(worker);
+            let _ = waitpid(worker, None);
+            let _ = std::fs::remove_file(&flag);
+            let mut p = Progress {
+                path: path.clone(),
+                job: read_file(&path).unwrap_or(job),
+                deadline: t0,
+            };
+            p.job.phase = "cancelled".into();
+            p.finish(Err("cancelled".into()));
+            return;
+        }
         if t0.elapsed() > deadline + GRACE {
-            let _ = killpg(worker, Signal::SIGKILL);
+            kill_job(worker);
             let _ = waitpid(worker, None);
             let mut p = Progress {
                 path: path.clone(),
@@ -319,7 +334,8 @@ where
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    // Anything the worker left behind in its group goes with it.
+    // Anything the worker left behind in its group goes with it. (Not the whole session: a job
+    // that ended normally may have started a service on purpose.)
     let _ = killpg(worker, Signal::SIGKILL);
     let after = read_file(&path).unwrap_or(job);
     if after.state == "running" {
@@ -329,6 +345,40 @@ where
             deadline: t0,
         };
         p.finish(Err(format!("the job ended unexpectedly ({status:?})")));
+    }
+}
+
+/// Kills the worker's process group and every other process of the job's session (the runner
+/// starts each command in a group of its own, so the group alone would let a hung command
+/// outlive a cancel or the deadline). The supervisor itself is spared; a process that called
+/// setsid (a bundle's reaper) is no longer part of the job.
+fn kill_job(worker: Pid) {
+    let _ = killpg(worker, Signal::SIGKILL);
+    let me = std::process::id() as i32;
+    let Ok(sid) = nix::unistd::getsid(None) else {
+        return;
+    };
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for e in rd.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid pgrp session …: comm may hold spaces, so split after ')'.
+        let session = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(3))
+            .and_then(|s| s.parse::<i32>().ok());
+        if session == Some(sid.as_raw()) {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
     }
 }
 
@@ -355,6 +405,31 @@ fn cleanup(dir: &std::path::Path) {
             let _ = std::fs::remove_file(e.path());
         }
     }
+}
+
+/// Asks a running job to stop: its supervisor kills the worker's process group (with every
+/// command it started) within ~50 ms and marks the job failed, phase `cancelled`. Waits up to 2 s
+/// for that and returns the job file as it then is. 409 when the job already ended.
+pub fn cancel(root: &Root, id: &str) -> ApiResult<JobFile> {
+    let job = read(root, id)?;
+    if job.state != "running" {
+        return Err(ApiError::conflict(format!(
+            "the job already ended ({})",
+            job.state
+        )));
+    }
+    let flag = job_path(root, id).with_extension("cancel");
+    std::fs::write(&flag, b"").map_err(|e| ApiError::internal(format!("cannot cancel: {e}")))?;
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(50));
+        let now = read(root, id)?;
+        if now.state != "running" {
+            let _ = std::fs::remove_file(&flag);
+            return Ok(now);
+        }
+    }
+    read(root, id)
 }
 
 /// The job's current file. A job marked running whose supervisor is gone is reported failed.

@@ -194,6 +194,9 @@ fn answers_match_the_document() {
         ),
         ("collector.start", "", json!({})),
         ("collector.stop", "", json!({})),
+        ("diag.bundle", "", json!({})),
+        ("diag.cancel", "", json!({"id": "diag-1-00000000"})),
+        ("diag.download", "", json!({"id": "diag-1-00000000"})),
         // not installed by a package manager here: install and rollback are refused (409);
         // check starts a job (which fails: no update server)
         ("update.check", "", json!({})),
@@ -286,6 +289,8 @@ fn answers_match_the_document() {
         "bandwidth.csv",
         "pings",
         "storage",
+        "diag",
+        "diag.bundle",
         "update",
     ] {
         assert!(ok_seen.contains(&a), "{a} did not answer successfully");

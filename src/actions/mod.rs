@@ -4,6 +4,7 @@
 pub mod bandwidth;
 pub mod clients;
 pub mod collector_ctl;
+pub mod diag;
 pub mod interfaces;
 pub mod job;
 pub mod overview;
@@ -45,6 +46,10 @@ const ACTIONS: &[(&str, Method, Handler)] = &[
     ("collector.start", Method::Post, collector_ctl::start),
     ("collector.stop", Method::Post, collector_ctl::stop),
     ("job", Method::Get, job::handle),
+    ("diag", Method::Get, diag::status),
+    ("diag.bundle", Method::Post, diag::start),
+    ("diag.cancel", Method::Post, diag::cancel),
+    ("diag.download", Method::Post, diag::download),
     ("update", Method::Get, update::handle),
     ("update.check", Method::Post, update::check),
     ("update.install", Method::Post, update::install),

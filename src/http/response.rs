@@ -11,6 +11,17 @@ pub struct Response {
     /// Extra headers (name, value); values are ours, never raw input.
     pub headers: Vec<(&'static str, String)>,
     pub body: Vec<u8>,
+    /// A file streamed after `body` instead of held in memory (the diagnostic bundle).
+    pub stream: Option<Stream>,
+}
+
+/// An open file sent as the body in chunks, `len` bytes; `remove_after` is unlinked once every
+/// byte was written (a bundle is removed after its download).
+#[derive(Debug, Clone)]
+pub struct Stream {
+    pub file: std::sync::Arc<std::fs::File>,
+    pub len: u64,
+    pub remove_after: Option<std::path::PathBuf>,
 }
 
 impl Response {
@@ -31,6 +42,7 @@ impl Response {
             content_type: "application/json",
             headers: Vec::new(),
             body: serde_json::to_vec(v).unwrap_or_else(|_| b"{\"ok\":false}".to_vec()),
+            stream: None,
         }
     }
 
@@ -48,7 +60,15 @@ impl Response {
                 format!("attachment; filename=\"{safe}\""),
             )],
             body,
+            stream: None,
         }
+    }
+
+    /// Like [`Response::download`], the body streamed from `stream` (8 KiB at a time).
+    pub fn download_stream(content_type: &'static str, filename: &str, stream: Stream) -> Response {
+        let mut r = Self::download(content_type, filename, Vec::new());
+        r.stream = Some(stream);
+        r
     }
 
     pub fn write_to(&self, out: &mut dyn Write) -> std::io::Result<()> {
@@ -61,9 +81,22 @@ impl Response {
         for (k, v) in &self.headers {
             head.push_str(&format!("{k}: {v}\r\n"));
         }
-        head.push_str(&format!("Content-Length: {}\r\n\r\n", self.body.len()));
+        let len = self.body.len() as u64 + self.stream.as_ref().map_or(0, |s| s.len);
+        head.push_str(&format!("Content-Length: {len}\r\n\r\n"));
         out.write_all(head.as_bytes())?;
         out.write_all(&self.body)?;
+        if let Some(s) = &self.stream {
+            let mut f = std::io::Read::take(&*s.file, s.len);
+            let sent = std::io::copy(&mut f, out)?;
+            out.flush()?;
+            if sent != s.len {
+                return Err(std::io::Error::other("the file ended early"));
+            }
+            if let Some(p) = &s.remove_after {
+                let _ = std::fs::remove_file(p);
+            }
+            return Ok(());
+        }
         out.flush()
     }
 }
