@@ -183,7 +183,11 @@ export function createStorage(ctx) {
 			row(_('State'), h('span', {'data-state': c.running ? 'running' : 'stopped'}, stateBadge(c), c.running && ok(c.pid) ? h('span', {class: 'jm-muted', text: ' ' + _f('pid {pid}', {pid: c.pid})}) : null)),
 			c.running && ok(c.started_at) ? row(_('Started'), fmt.datetime(c.started_at)) : null,
 			ok(c.interval_s) ? row(_('Schedule'), _f('a sample every {s} s, pings every {p} s', {s: c.interval_s, p: ok(c.ping_interval_s) ? c.ping_interval_s : fmt.DASH})) : null,
-			row(_('Last sample'), ok(c.last_sample_age_s) ? lastEl : _('none yet')),
+			row(_('Last sample'), ok(c.last_sample_age_s) ? lastEl
+				// Before the first sample: when it comes (the first is taken one interval after start).
+				: c.running && ok(c.started_at) && ok(c.interval_s)
+					? _f('none yet: the first at about {time}', {time: fmt.date(c.started_at + c.interval_s, {timeStyle: 'medium'})})
+					: _('none yet')),
 			c.placement ? row(_('Writes to'), h('span', {}, placementText(c.placement), c.placement_reason ? h('span', {class: 'jm-muted', text: ' — ' + c.placement_reason}) : null)) : null,
 			c.clock_synced === false ? row(_('Clock'), badge(_('waiting for time sync: nothing is written yet'), 'warn')) : null,
 			ok(c.last_checkpoint_at) ? row(_('Last checkpoint'), fmt.datetime(c.last_checkpoint_at)) : null,
