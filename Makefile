@@ -5,7 +5,7 @@
 CARGO ?= cargo
 RELEASE := target/release
 
-.PHONY: all build deps uci pkgtools pkg-build lint i18n i18n-check unit test test-browser test-package ipk apk packages bench fuzz fuzz-smoke run stop clean
+.PHONY: all build deps uci webstack pkgtools pkg-build lint i18n i18n-check unit test test-browser test-package ipk apk packages bench fuzz fuzz-smoke run stop clean
 
 all: build
 
@@ -16,6 +16,10 @@ deps:
 
 uci:
 	tests/bed/build-uci.sh
+
+# The router's web stack (ubusd, rpcd, uhttpd, libubox/libubus/libuci) from tests/vendor/openwrt.
+webstack:
+	tests/bed/build-webstack.sh
 
 # usign, opkg and apk-tools v3 from tests/vendor/ (test tools only, never shipped).
 pkgtools:
@@ -39,7 +43,7 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # Unit and integration tests (real uci, real ip in namespaces the tests create, real SQLite).
-unit: uci
+unit: uci webstack
 	$(CARGO) test --workspace
 	tests/bed/selftest.sh
 	tests/rig/selftest.sh
@@ -47,7 +51,7 @@ unit: uci
 test-browser: build
 	tests/browser/run.sh
 
-test: deps uci lint i18n-check unit fuzz-smoke test-package test-browser
+test: deps uci webstack lint i18n-check unit fuzz-smoke test-package test-browser
 
 # The release binary for packages: its own target dir, build paths remapped (none inside).
 PKG_TARGET := build/pkg-target
@@ -78,10 +82,10 @@ fuzz:
 fuzz-smoke:
 	tests/fuzz/run.sh 10
 
-bench: deps uci build
+bench: deps uci webstack build
 	benches/run.sh
 
-run: deps uci build
+run: deps uci webstack build
 	scripts/run.sh $(RUN_ARGS)
 
 stop:

@@ -9,6 +9,7 @@ export const MESSAGES = {
 	// Sent by the server (src/).
 	auth_denied: gettext_noop('This session has no JamMonitor permission. Log out of LuCI and log in again: sessions opened before JamMonitor was installed lack it.'),
 	auth_missing: gettext_noop('No LuCI session: open JamMonitor from LuCI (Status → JamMonitor).'),
+	auth_unavailable: gettext_noop('The router\'s session service did not answer, so this login cannot be checked. Try again in a moment.'),
 	auth_readonly: gettext_noop('This session may only read: changes need a user with write access.'),
 	bad_origin: gettext_noop('The request came from another site and was refused.'),
 	bad_request: gettext_noop('The router did not understand the request.'),

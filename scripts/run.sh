@@ -89,10 +89,10 @@ JamMonitor is running — $([ "$mode" = rig ] && echo "rig mode: a simulated OMR
   Dashboard:            $base#sid=$JM_SID
   Dashboard, read-only: $base#sid=$JM_SID_RO
 
-  The #sid=… part is a session id created just now in the ubus double (tests/doubles/ubus) of the
-  live root $JM_ROOT. On a router it is LuCI's login session; here it stands in for logging in to
-  LuCI. The page moves it into sessionStorage and removes it from the address bar. Without it, or
-  with an unknown one, the dashboard is refused (HTTP 403). A new one is made at every start.
+  The #sid=… part is a real rpcd session, logged in just now on the live root's own ubusd + rpcd
+  (built from tests/vendor/openwrt; logins root / jm-admin and viewer / jm-viewer). On a router it
+  is LuCI's login session. The page moves it into sessionStorage and removes it from the address
+  bar. Without it, or with an unknown one, the dashboard is refused (HTTP 403).
 
   Server:    lighttpd on $JM_URL (127.0.0.1 only), logs in .run/www/ (error.log, access.log)
   CGI:       target/release/jammonitor$([ "$mode" = rig ] && echo ", run inside $NS_ROUTER")

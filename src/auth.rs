@@ -5,7 +5,7 @@
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Method, Request};
 use crate::system::Root;
-use crate::system::runner::{Cmd, run};
+use crate::system::ubus::{self, UbusError};
 use std::time::Duration;
 
 pub const ACL_GROUP: &str = "luci-app-jammonitor";
@@ -81,8 +81,9 @@ pub fn authorize(root: &Root, req: &Request) -> ApiResult<Level> {
     }
     match access(root, sid, level)? {
         true => Ok(level),
-        // A read-only session asking to write gets told so, not "log in again".
-        false if level == Level::Write => Err(ApiError::new(
+        // A read-only session asking to write gets told so, not "log in again" (one more
+        // question to rpcd, only on this refusal).
+        false if level == Level::Write && access(root, sid, Level::Read)? => Err(ApiError::new(
             403,
             "auth_readonly",
             "this session may view JamMonitor but not change settings",
@@ -91,30 +92,59 @@ pub fn authorize(root: &Root, req: &Request) -> ApiResult<Level> {
     }
 }
 
-/// Asks rpcd whether `sid` may `level` our ACL group: `Ok(false)` for `{"access":false}`, an error
-/// for anything else that is not `{"access":true}` (unknown or expired session, ubus failure).
-pub fn access(root: &Root, sid: &str, level: Level) -> ApiResult<bool> {
-    let msg = serde_json::json!({
-        "ubus_rpc_session": sid,
-        "scope": "access-group",
-        "object": ACL_GROUP,
-        "function": level.function(),
-    })
-    .to_string();
-    let cmd = Cmd::new("/bin/ubus", &["call", "session", "access"])
-        .arg(msg)
-        .deadline(Duration::from_secs(1))
-        .stdout_cap(4096);
-    let out = run(root, &cmd).map_err(|_| denied())?;
-    if !out.success() {
-        return Err(denied());
+/// rpcd's session service could not be asked (no ubus socket, ubusd or rpcd down, a broken or
+/// silent answer): refused, but told apart from a session that lacks the permission.
+fn unavailable(e: &UbusError) -> ApiError {
+    ApiError::new(
+        403,
+        "auth_unavailable",
+        format!(
+            "The router's session service (ubusd/rpcd) did not answer, so this login cannot be \
+             checked; nothing was done. Try again in a moment; if it persists, restart rpcd \
+             (/etc/init.d/rpcd restart). Detail: {e}"
+        ),
+    )
+}
+
+/// rpcd's `session access` reply read strictly: exactly `{"access": <bool>}`, else `None`.
+pub fn access_answer(reply: &serde_json::Map<String, serde_json::Value>) -> Option<bool> {
+    match (reply.len(), reply.get("access")) {
+        (1, Some(serde_json::Value::Bool(b))) => Some(*b),
+        _ => None,
     }
-    match serde_json::from_slice::<serde_json::Value>(&out.stdout) {
-        Ok(v) => match v.get("access") {
-            Some(serde_json::Value::Bool(b)) => Ok(*b),
-            _ => Err(denied()),
-        },
-        Err(_) => Err(denied()),
+}
+
+/// Deadline for the whole session check (connect, lookup, invoke).
+pub const ACCESS_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Asks rpcd over ubus whether `sid` may `level` our ACL group: `Ok(false)` for
+/// `{"access":false}`; an unknown or expired session is `auth_denied`, anything else that is not
+/// exactly `{"access":true|false}` (no socket, timeout, garbage, other status) `auth_unavailable`.
+pub fn access(root: &Root, sid: &str, level: Level) -> ApiResult<bool> {
+    let mut args = serde_json::Map::new();
+    args.insert("ubus_rpc_session".into(), sid.into());
+    args.insert("scope".into(), "access-group".into());
+    args.insert("object".into(), ACL_GROUP.into());
+    args.insert("function".into(), level.function().into());
+    let reply = ubus::Ubus::connect(root, ACCESS_TIMEOUT, 4096).and_then(|mut bus| {
+        // no `session` object: ubusd runs but rpcd does not (not the user's session's fault)
+        let id = bus.lookup("session").map_err(|e| match e {
+            UbusError::Status(_) => {
+                UbusError::Unavailable("rpcd's session object is not on the bus".into())
+            }
+            e => e,
+        })?;
+        bus.invoke(id, "access", &args)
+    });
+    match reply {
+        Ok(reply) => access_answer(&reply).ok_or_else(|| {
+            unavailable(&UbusError::Protocol(
+                "session access answered without a single boolean 'access'",
+            ))
+        }),
+        // rpcd: UBUS_STATUS_NOT_FOUND for a session id it does not know (expired, logged out)
+        Err(UbusError::Status(ubus::STATUS_NOT_FOUND)) => Err(denied()),
+        Err(e) => Err(unavailable(&e)),
     }
 }
 

@@ -1,4 +1,5 @@
-//! Bad requests get a clean 4xx JSON answer with nothing run (not even the auth check).
+//! Bad requests get a clean 4xx JSON answer with nothing run (not even the auth check: with the
+//! root's bus stopped, a request that reached it would answer 403 auth_unavailable instead).
 mod common;
 use common::*;
 
@@ -6,7 +7,7 @@ use common::*;
 fn malformed_requests_are_clean_4xx_json() {
     let root = TestRoot::new(false);
     let sid = root.session(true, true);
-    let calls = root.ubus_calls();
+    root.stop_bus();
 
     let cases: Vec<(Req, u16, &str)> = vec![
         (Req::get("nosuchaction", &sid), 404, "not_found"),
@@ -58,11 +59,6 @@ fn malformed_requests_are_clean_4xx_json() {
         assert_eq!(r.error_code(), code);
         assert_eq!(r.json()["ok"], false);
     }
-    assert_eq!(
-        root.ubus_calls(),
-        calls,
-        "a refused request must not even reach the auth check"
-    );
 }
 
 #[test]

@@ -584,12 +584,7 @@ fn tailscale_peers_projected_or_hidden() {
 
 fn wifi_bed() -> Bed {
     let b = bed();
-    let dir = b.root.file("var/run/ubus-double/objects");
-    std::fs::create_dir_all(&dir).unwrap();
-    for e in std::fs::read_dir(repo().join("tests/fixtures/ubus/tri-band")).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
-    }
+    b.root.ubus_fixtures("tri-band");
     let mut w = String::new();
     for (i, band) in ["2g", "5g", "6g", "5g"].iter().enumerate() {
         w.push_str(&format!(
@@ -689,7 +684,10 @@ fn wifi_radios_from_ubus_fixtures() {
     assert_eq!(Bed::client(&c, "7a:11:22:33:44:55")["wifi"]["band"], "6g");
 
     // Configured radios but no network.wireless object (Wi-Fi driver missing): not an error.
-    std::fs::remove_dir_all(b.root.file("var/run/ubus-double/objects")).unwrap();
+    for o in ["network.wireless", "iwinfo"] {
+        std::fs::remove_dir_all(b.root.file(&format!(".bed/ubus/{o}"))).unwrap();
+    }
+    b.root.restart_fixtures();
     let d = b.get("wifi", "");
     assert_eq!(
         (
@@ -703,11 +701,13 @@ fn wifi_radios_from_ubus_fixtures() {
 #[test]
 fn no_radio_means_no_ubus_call() {
     let b = bed();
+    // The objects are on the bus (a call would be answered and logged), but no radio is configured.
+    b.root.ubus_fixtures("tri-band");
     let d = b.get("wifi", "");
     assert_eq!(d["radios"], json!([]));
     assert_eq!(d["radios_configured"], 0);
     b.get("clients", "");
-    let calls = b.root.read("var/run/ubus-double/calls.log");
+    let calls = b.root.fixture_calls();
     assert!(!calls.contains("network.wireless"), "{calls}");
     assert!(!calls.contains("iwinfo"), "{calls}");
 }

@@ -19,6 +19,7 @@ pub mod runner;
 pub mod services;
 pub mod sysfs;
 pub mod tailscale;
+pub mod ubus;
 pub mod uci;
 pub mod update;
 pub mod wireless;

@@ -2,13 +2,12 @@
 //! joined with `iwinfo` (per interface: `info` — channel, frequency, tx power, noise, country,
 //! HT mode; `assoclist` — stations; `survey` — channel busy/active time) over ubus.
 //!
-//! The parsers take the parsed JSON answers, so only the transport ([`Ubus`]) changes when the
-//! native ubus client replaces the CLI. Shapes read from OpenWrt 23.05/24.10 sources
+//! The parsers take the parsed JSON answers; the transport ([`Ubus`]) is the native ubus client
+//! ([`NativeUbus`]), a fake in unit tests. Shapes read from OpenWrt 23.05/24.10 sources
 //! (netifd wireless.c `wireless_device_status`, rpcd-mod-iwinfo iwinfo.c) and real outputs; the
 //! fixtures in tests/fixtures/ubus/ are those outputs.
 
 use super::Root;
-use super::runner::{Cmd, run};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -18,12 +17,13 @@ pub trait Ubus {
     fn call(&self, object: &str, method: &str, args: &Value) -> Option<Value>;
 }
 
-/// `ubus call <object> <method> <json>` through the runner (1 s each).
-pub struct CliUbus<'a> {
+/// One call over the native ubus client (`system::ubus`, 1 s each, replies capped at 1 MiB):
+/// no process is started.
+pub struct NativeUbus<'a> {
     pub root: &'a Root,
 }
 
-impl Ubus for CliUbus<'_> {
+impl Ubus for NativeUbus<'_> {
     fn call(&self, object: &str, method: &str, args: &Value) -> Option<Value> {
         let ok = |s: &str| {
             !s.is_empty()
@@ -34,15 +34,17 @@ impl Ubus for CliUbus<'_> {
         if !ok(object) || !ok(method) {
             return None;
         }
-        let cmd = Cmd::new("/bin/ubus", &["-S", "call", object, method])
-            .arg(args.to_string())
-            .deadline(Duration::from_secs(1))
-            .stdout_cap(1 << 20);
-        let out = run(self.root, &cmd).ok()?;
-        if !out.success() {
-            return None;
-        }
-        serde_json::from_slice(&out.stdout).ok()
+        let args = args.as_object().cloned().unwrap_or_default();
+        super::ubus::call(
+            self.root,
+            object,
+            method,
+            &args,
+            Duration::from_secs(1),
+            super::ubus::MAX_MSG,
+        )
+        .ok()
+        .map(Value::Object)
     }
 }
 

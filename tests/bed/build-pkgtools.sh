@@ -20,6 +20,10 @@ vendor=$repo/tests/vendor
 outdir=${1:-$repo/build/pkgtools}
 mkdir -p "$outdir/bin" "$outdir/src" "$outdir/prefix" || die "cannot create $outdir"
 outdir=$(cd "$outdir" && pwd)
+# Tests run in parallel and each may call this script: one build at a time, the others wait
+# and then find the tools fresh.
+exec 9>"$outdir/.build.lock"
+flock 9
 jobs=${CARGO_BUILD_JOBS:-2}
 
 # archive NAME: the one vendored archive of NAME.

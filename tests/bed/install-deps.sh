@@ -9,6 +9,7 @@ set -eu
 
 PACKAGES="
 cmake make gcc libc6-dev pkg-config
+libjson-c-dev libcrypt-dev
 libclang-dev clang
 meson ninja-build libjson-c-dev libssl-dev zlib1g-dev libzstd-dev
 openssl

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Create a JamMonitor test root: an OMR-like BPI-R4 (3 WANs) configuration written with the real
-# OpenWrt `uci`, program links, the ubus double, a dhcp.leases file and /proc + /sys.
+# OpenWrt `uci`, program links, rpcd's logins and ACLs, the ubus fixtures (netifd stand-in), a
+# dhcp.leases file and /proc + /sys. Start its bus with tests/bed/webstack.sh start <root>.
 #
 #   tests/bed/mkroot.sh [--live] <root>
 #
@@ -52,6 +53,9 @@ printf 'jammonitor test root (%s) made by tests/bed/mkroot.sh\n' \
 "$here/build-uci.sh" >/dev/null 2>"$root/.build-uci.log" || {
     cat "$root/.build-uci.log" >&2; die "building uci failed"; }
 rm -f "$root/.build-uci.log"
+"$here/build-webstack.sh" >/dev/null 2>"$root/.build-webstack.log" || {
+    cat "$root/.build-webstack.log" >&2; die "building the web stack failed"; }
+rm -f "$root/.build-webstack.log"
 uci_bin="$repo/build/uci/bin/uci"
 if ! command -v ip >/dev/null 2>&1 || ! command -v ss >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
@@ -62,12 +66,18 @@ ss_bin=$(command -v ss)
 
 # --- tree --------------------------------------------------------------------------------------
 mkdir -p "$root/etc/config" "$root/etc/init.d" "$root/tmp/.uci" "$root/var/run/jammonitor" \
-    "$root/var/run/ubus-double" "$root/sbin" "$root/usr/sbin" "$root/bin" "$root/usr/bin"
-: >"$root/var/run/ubus-double/sessions"
+    "$root/var/run/ubus" "$root/sbin" "$root/usr/sbin" "$root/bin" "$root/usr/bin" \
+    "$root/usr/share/rpcd/acl.d" "$root/.bed"
 ln -s "$uci_bin" "$root/sbin/uci"
 ln -s "$ip_bin" "$root/sbin/ip"
 ln -s "$ss_bin" "$root/usr/sbin/ss"
-ln -s "$repo/tests/doubles/ubus" "$root/bin/ubus"
+# rpcd (tests/bed/webstack.sh runs the real one in this root): logins, and the ACL groups — rpcd's
+# own unauthenticated.json, the session part of luci-base, and our package's ACL file.
+cp "$here/rpcd/rpcd.config" "$root/etc/config/rpcd"
+cp "$repo/build/webstack/share/rpcd/acl.d/unauthenticated.json" "$here/rpcd/luci-base.json" \
+    "$repo/luci/root/usr/share/rpcd/acl.d/luci-app-jammonitor.json" "$root/usr/share/rpcd/acl.d/"
+# ubus objects of daemons that cannot run here (netifd …), served by tests/doubles/ubus-fixtures.c
+cp -R "$repo/tests/fixtures/ubus/netifd" "$root/.bed/ubus"
 # netifd/procd doubles (tests/doubles): the kernel side they drive (ip, ip mptcp) is real.
 ln -s "$repo/tests/doubles/ifupdown" "$root/sbin/ifup"
 ln -s "$repo/tests/doubles/ifupdown" "$root/sbin/ifdown"

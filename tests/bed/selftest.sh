@@ -61,7 +61,8 @@ for r in "$tmp/fixture" "$tmp/live"; do
     # program links
     "$r/sbin/ip" -V >/dev/null 2>&1 && ok || bad "sbin/ip"
     "$r/usr/sbin/ss" -V >/dev/null 2>&1 && ok || bad "usr/sbin/ss"
-    [ -d "$r/var/run/jammonitor" ] && [ -d "$r/etc/init.d" ] && [ -f "$r/var/run/ubus-double/sessions" ] &&
+    [ -d "$r/var/run/jammonitor" ] && [ -d "$r/etc/init.d" ] && [ -f "$r/etc/config/rpcd" ] &&
+        [ -f "$r/usr/share/rpcd/acl.d/luci-app-jammonitor.json" ] && [ -d "$r/.bed/ubus/network.interface" ] &&
         ok || bad "dirs in $r"
     eq "leases" 3 "$(awk 'NF == 5' "$r/tmp/dhcp.leases" | wc -l)"
     grep -q '<svg' "$r/tmp/dhcp.leases" && ok || bad "hostile lease hostname"
@@ -76,27 +77,26 @@ mkdir -p "$tmp/foreign" && : >"$tmp/foreign/keep"
 if "$here/mkroot.sh" "$tmp/foreign" >/dev/null 2>&1; then bad "mkroot accepted a foreign dir"; else ok; fi
 [ -f "$tmp/foreign/keep" ] && ok || bad "mkroot touched a foreign dir"
 
-# ubus double: unknown -> 252, rw -> true/true, ro -> true/false
+# the real bus (ubusd + rpcd + fixtures): unknown -> Not found, root -> true/true, viewer -> true/false
 r=$tmp/fixture
+"$here/webstack.sh" start "$r" && ok || bad "webstack start"
 rw=$("$here/session.sh" "$r" --new)
 ro=$("$here/session.sh" "$r" --new ro)
 q() { printf '{"ubus_rpc_session":"%s","scope":"access-group","object":"luci-app-jammonitor","function":"%s"}' "$1" "$2"; }
-call() { env -i PATH=/usr/bin:/bin JAMMONITOR_ROOT="$r" "$r/bin/ubus" -S call session access "$(q "$1" "$2")"; }
-out=$(call 0123456789abcdef0123456789abcdef read 2>&1); rc=$?
-eq "unknown sid exit" 252 "$rc"
+call() { "$here/webstack.sh" call "$r" session access "$(q "$1" "$2")" | tr -d ' \t\n'; }
+out=$(call 0123456789abcdef0123456789abcdef read 2>/dev/null); rc=$?
 eq "unknown sid output" "" "$out"
 eq "rw read" '{"access":true}' "$(call "$rw" read)"
 eq "rw write" '{"access":true}' "$(call "$rw" write)"
 eq "ro read" '{"access":true}' "$(call "$ro" read)"
 eq "ro write" '{"access":false}' "$(call "$ro" write)"
-out=$(JAMMONITOR_ROOT=$r "$r/bin/ubus" -t 1 call session access "$(q "$ro" read)")
-eq "indented output" "$(printf '{\n\t"access": true\n}')" "$out"
-"$here/session.sh" "$r" "$ro" 1 1
-eq "session replaced" '{"access":true}' "$(call "$ro" write)"
-eq "sessions lines" 2 "$(wc -l <"$r/var/run/ubus-double/sessions")"
-eq "calls logged" 7 "$(wc -l <"$r/var/run/ubus-double/calls.log")"
-eq "first logged call" "252 -S call session access $(q 0123456789abcdef0123456789abcdef read)" \
-    "$(head -n 1 "$r/var/run/ubus-double/calls.log")"
+"$here/session.sh" "$r" --delete "$rw" && ok || bad "logout"
+eq "logged out" "" "$(call "$rw" read 2>/dev/null)"
+eq "fixture netifd omrvpn uptime" 7260 "$("$here/webstack.sh" call "$r" network.interface.omrvpn status | sed -n 's/.*"uptime": \([0-9]*\).*/\1/p')"
+"$here/webstack.sh" stop "$r" && ok || bad "webstack stop"
+[ ! -e "$r/var/run/ubus/ubus.sock" ] && ok || bad "socket left after stop"
+for n in ubusd rpcd fixtures; do [ ! -f "$r/.bed/$n.pid" ] && ok || bad "$n pid file left"; done
+[ ! -e /var/run/rpcd ] && [ ! -e /usr/share/rpcd ] && ok || bad "something wrote to the host's /var/run/rpcd or /usr/share/rpcd"
 
 if [ "$fails" -eq 0 ]; then
     printf 'bed selftest: %d checks passed\n' "$checks"

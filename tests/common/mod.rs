@@ -1,6 +1,8 @@
 //! Shared test bed for integration tests: a root made by the real `tests/bed/mkroot.sh` (configs
-//! written with the real OpenWrt `uci`), sessions in the ubus double, the real CGI binary run the
-//! way uhttpd runs it, and network namespaces that clean up after themselves.
+//! written with the real OpenWrt `uci`), its own bus — the real ubusd + rpcd built from
+//! tests/vendor/openwrt, plus the ubus fixture server standing in for netifd (tests/bed/webstack.sh)
+//! — with real rpcd logins, the real CGI binary run the way uhttpd runs it, and network namespaces
+//! that clean up after themselves.
 #![allow(dead_code)]
 
 use serde_json::Value;
@@ -25,6 +27,10 @@ fn sh(cmd: &mut Command) -> String {
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
+/// The bed's demo logins (tests/bed/rpcd/rpcd.config): read+write and read-only.
+pub const DEMO_RW: (&str, &str) = ("root", "jm-admin");
+pub const DEMO_RO: (&str, &str) = ("viewer", "jm-viewer");
+
 /// A root tree that is removed on drop.
 pub struct TestRoot {
     pub path: PathBuf,
@@ -44,23 +50,91 @@ impl TestRoot {
             cmd.arg("--live");
         }
         sh(cmd.arg(&path).current_dir(repo()));
-        TestRoot { path }
+        let root = TestRoot { path };
+        root.webstack(&["start"]);
+        root
     }
 
-    pub fn session(&self, read: bool, write: bool) -> String {
-        let n = SEQ.fetch_add(1, Ordering::SeqCst);
-        let sid = format!(
-            "{:08x}{:08x}{:016x}",
-            std::process::id(),
-            n,
-            0xabcdefu64 + n as u64
-        );
-        sh(Command::new(repo().join("tests/bed/session.sh"))
+    /// tests/bed/webstack.sh CMD <root> ARGS…
+    pub fn webstack(&self, args: &[&str]) -> String {
+        sh(Command::new(repo().join("tests/bed/webstack.sh"))
+            .arg(args[0])
             .arg(&self.path)
-            .arg(&sid)
-            .arg(if read { "1" } else { "0" })
-            .arg(if write { "1" } else { "0" }));
-        sid
+            .args(&args[1..]))
+    }
+
+    /// Stops ubusd, rpcd and the fixture server of this root (the "bus is down" case).
+    pub fn stop_bus(&self) {
+        self.webstack(&["stop"]);
+    }
+
+    /// Restarts the fixture server, e.g. after adding an object under `.bed/ubus/`.
+    pub fn restart_fixtures(&self) {
+        self.webstack(&["restart-fixtures"]);
+    }
+
+    /// Calls the fixture server answered so far, one line `<object> <method> <args json>`.
+    pub fn fixture_calls(&self) -> String {
+        self.read(".bed/ubus-calls.log")
+    }
+
+    /// Adds the objects of the set `tests/fixtures/ubus/<set>` to this root's fixtures (beside
+    /// the default netifd set) and restarts the fixture server.
+    pub fn ubus_fixtures(&self, set: &str) {
+        let dst = self.file(".bed/ubus");
+        copy_tree(&repo().join("tests/fixtures/ubus").join(set), &dst);
+        self.restart_fixtures();
+    }
+
+    /// A ubus call on this root's bus (the product's own client; rpcd/fixtures answer).
+    pub fn ubus(&self, object: &str, method: &str, args: Value) -> Result<Value, String> {
+        let root = jammonitor::system::Root::new(&self.path);
+        let args = args.as_object().cloned().unwrap_or_default();
+        jammonitor::system::ubus::call(
+            &root,
+            object,
+            method,
+            &args,
+            std::time::Duration::from_secs(5),
+            1 << 20,
+        )
+        .map(Value::Object)
+        .map_err(|e| e.to_string())
+    }
+
+    /// Logs in through rpcd's `session login` (as uhttpd's /ubus does); the new sid.
+    pub fn login(&self, user: &str, password: &str) -> Result<String, String> {
+        let r = self.ubus(
+            "session",
+            "login",
+            serde_json::json!({"username": user, "password": password}),
+        )?;
+        r["ubus_rpc_session"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| format!("no session in {r}"))
+    }
+
+    /// `session destroy` (logout).
+    pub fn logout(&self, sid: &str) {
+        self.ubus(
+            "session",
+            "destroy",
+            serde_json::json!({"ubus_rpc_session": sid}),
+        )
+        .unwrap();
+    }
+
+    /// A real rpcd session of one of the bed's logins (tests/bed/rpcd/rpcd.config): read+write
+    /// `root`, read-only `viewer`, or `guest` (logged in, but without the JamMonitor group).
+    pub fn session(&self, read: bool, write: bool) -> String {
+        let (user, pass) = match (read, write) {
+            (true, true) => (DEMO_RW.0, DEMO_RW.1),
+            (true, false) => (DEMO_RO.0, DEMO_RO.1),
+            (false, false) => ("guest", "jm-guest"),
+            (false, true) => panic!("rpcd grants read with write: no write-only login"),
+        };
+        self.login(user, pass).unwrap()
     }
 
     pub fn file(&self, rel: &str) -> PathBuf {
@@ -75,11 +149,6 @@ impl TestRoot {
         let p = self.file(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, text).unwrap();
-    }
-
-    /// How many times the ubus double was called (each call is one line).
-    pub fn ubus_calls(&self) -> usize {
-        self.read("var/run/ubus-double/calls.log").lines().count()
     }
 
     pub fn uci(&self, args: &[&str]) -> String {
@@ -109,8 +178,25 @@ impl TestRoot {
     }
 }
 
+fn copy_tree(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let to = dst.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &to);
+        } else {
+            std::fs::copy(e.path(), to).unwrap();
+        }
+    }
+}
+
 impl Drop for TestRoot {
     fn drop(&mut self) {
+        let _ = Command::new(repo().join("tests/bed/webstack.sh"))
+            .arg("stop")
+            .arg(&self.path)
+            .status();
         let _ = std::fs::remove_dir_all(&self.path);
     }
 }

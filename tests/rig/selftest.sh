@@ -162,8 +162,10 @@ if [ -f "$RUN_DIR/server.env" ]; then
     done
     [[ ${JM_SID:-} =~ ^[0-9a-f]{32}$ ]] && [[ ${JM_SID_RO:-} =~ ^[0-9a-f]{32}$ ]] && [ "$JM_SID" != "$JM_SID_RO" ] &&
         ok "two distinct 32-hex sessions" || bad "sessions: '$JM_SID' '$JM_SID_RO'"
-    grep -q "^$JM_SID 1 1" "$JM_ROOT/var/run/ubus-double/sessions" && grep -q "^$JM_SID_RO 1 0" "$JM_ROOT/var/run/ubus-double/sessions" &&
-        ok "sessions registered in the ubus double (rw, ro)" || bad "sessions not in $JM_ROOT/var/run/ubus-double/sessions"
+    acc() { "$REPO/tests/bed/webstack.sh" call "$JM_ROOT" session access "{\"ubus_rpc_session\":\"$1\",\"scope\":\"access-group\",\"object\":\"luci-app-jammonitor\",\"function\":\"$2\"}" | tr -d ' \t\n'; }
+    [ "$(acc "$JM_SID" write)" = '{"access":true}' ] && [ "$(acc "$JM_SID_RO" read)" = '{"access":true}' ] &&
+        [ "$(acc "$JM_SID_RO" write)" = '{"access":false}' ] &&
+        ok "sessions are real rpcd logins (rw, ro)" || bad "sessions not known to the live root's rpcd"
     code=$(curl -s -o "$RIG_RUN/cgi.out" -w '%{http_code}' -H "Authorization: Bearer $JM_SID" "$JM_URL/cgi-bin/jammonitor/api/overview")
     case $code in
         [2345][0-9][0-9]) ok "GET /cgi-bin/jammonitor/api/overview -> HTTP $code ($(head -c 100 "$RIG_RUN/cgi.out"))" ;;

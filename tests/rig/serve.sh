@@ -35,24 +35,19 @@ trap 'log "failed at line $LINENO: $BASH_COMMAND"' ERR
 
 running() { pid_alive "$PIDFILE" "$CONF"; }
 
-# new_session RO?: a session in the ubus double of the live root; prints the sid.
+# new_session RO?: a real rpcd login in the live root (root, or viewer with "ro"); prints the sid.
 new_session() {
     local ro=${1:-} sid
-    if [ -x "$REPO/tests/bed/session.sh" ]; then
-        # shellcheck disable=SC2086
-        sid=$("$REPO/tests/bed/session.sh" "$LIVE_ROOT" --new $ro) || die "tests/bed/session.sh failed"
-    else
-        # Stand-in with the same contract (docs/CONTRACTS.md): "<sid> <read> <write>" per line.
-        sid=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
-        mkdir -p "$LIVE_ROOT/var/run/ubus-double"
-        if [ -n "$ro" ]; then echo "$sid 1 0"; else echo "$sid 1 1"; fi >>"$LIVE_ROOT/var/run/ubus-double/sessions"
-    fi
+    # shellcheck disable=SC2086
+    sid=$("$REPO/tests/bed/session.sh" "$LIVE_ROOT" --new $ro) || die "tests/bed/session.sh (rpcd login) failed"
     sid=$(printf '%s' "$sid" | tr -d '[:space:]')
     [[ $sid =~ ^[0-9a-f]{32}$ ]] || die "session.sh printed '$sid', not a 32-hex sid"
     echo "$sid"
 }
 
 make_root() {
+    # the live root's bus (ubusd, rpcd, fixtures) must not outlive the root mkroot.sh replaces
+    if [ -d "$LIVE_ROOT" ]; then "$REPO/tests/bed/webstack.sh" stop "$LIVE_ROOT" || true; fi
     if [ -x "$REPO/tests/bed/mkroot.sh" ]; then
         # mkroot.sh rebuilds the root from scratch (only a root carrying its marker file)
         "$REPO/tests/bed/mkroot.sh" --live "$LIVE_ROOT" >/dev/null || die "tests/bed/mkroot.sh --live $LIVE_ROOT failed"
@@ -192,6 +187,7 @@ cmd_start() {
         "$RIG_DIR/rig.sh" leases >"$LIVE_ROOT/tmp/dhcp.leases"
     fi
     if [ "$mode" = host-only ]; then loopback_targets; fi
+    "$REPO/tests/bed/webstack.sh" start "$LIVE_ROOT" || die "the live root's ubusd/rpcd did not start (logs: $LIVE_ROOT/.bed/)"
     sid=$(new_session)
     sid_ro=$(new_session ro)
 
@@ -242,6 +238,7 @@ cmd_stop() {
         stop_pid "$PIDFILE.stray" "$CONF"
         log "stopped a stray lighttpd (pid $p) running $CONF"
     done
+    if [ -d "$LIVE_ROOT/.bed" ]; then "$REPO/tests/bed/webstack.sh" stop "$LIVE_ROOT" || true; fi
     rm -f "$ENV_FILE"
 }
 

@@ -180,7 +180,7 @@ pub fn build(root: &Root) -> ApiResult<Value> {
         .map(|w| w.of_type("wifi-device").next().is_some())
         .unwrap_or(false)
     {
-        wireless::radios(&wireless::CliUbus { root })
+        wireless::radios(&wireless::NativeUbus { root })
     } else {
         None
     };

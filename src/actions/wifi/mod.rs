@@ -18,7 +18,7 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
     ctx.req.query.only(&[])?;
     Ok(Response::ok(build(
         ctx.root,
-        &wireless::CliUbus { root: ctx.root },
+        &wireless::NativeUbus { root: ctx.root },
     )?))
 }
 
