@@ -18,8 +18,10 @@ uci:
 	tests/bed/build-uci.sh
 
 # The router's web stack (ubusd, rpcd, uhttpd, libubox/libubus/libuci) from tests/vendor/openwrt.
+# ubusd, rpcd, uhttpd (and ucode, for real LuCI in the bed: tests/bed/build-luci.sh) from tests/vendor/.
 webstack:
-	tests/bed/build-webstack.sh
+	WEBSTACK_UCODE=1 tests/bed/build-webstack.sh
+	tests/bed/build-luci.sh
 
 # usign, opkg and apk-tools v3 from tests/vendor/ (test tools only, never shipped).
 pkgtools:

@@ -9,6 +9,7 @@
 #   tests/bed/luci-root.sh theme <root> <theme>       switch the theme of an installed root
 #   tests/bed/luci-root.sh lang <root> <lang>         switch LuCI's language
 #   tests/bed/luci-root.sh uhttpd-args <root>         the uhttpd arguments that serve LuCI there
+#   tests/bed/luci-root.sh refresh <root>             copy the app's htdocs and catalogues again
 #
 # The paths LuCI hard-codes (the menu.d glob, /tmp/luci-indexcache, the template directory, the
 # i18n directory) become relative to the root, like every path of the test web stack: the daemons
@@ -54,7 +55,7 @@ set_uci() { # KEY VALUE in <root>/etc/config/luci (the bed's own uci: paths rela
 
 install_root() {
     theme=${1:-bootstrap} lang=${2:-auto}
-    [ -f "$lb/lib/ucode/luci/core.so" ] || "$here/build-luci.sh" "$ws" "$lb" >&2 || die "build-luci.sh failed"
+    "$here/build-luci.sh" "$ws" "$lb" >&2 || die "build-luci.sh failed"
     src="$lb/src/luci"
     base="$src/modules/luci-base"
     share="$root/usr/share/ucode/luci"
@@ -90,9 +91,16 @@ install_root() {
     cp "$repo/luci/root/usr/share/rpcd/acl.d/"*.json "$root/usr/share/rpcd/acl.d/"
     cp -R "$repo/luci/htdocs/." "$root/www/"
     mkdir -p "$root/www/luci-static/resources"
-    rm -rf "$root/www/luci-static/resources/jammonitor"
-    ln -s "$repo/htdocs" "$root/www/luci-static/resources/jammonitor"
+    # a copy, not a link: uhttpd refuses files whose real path leaves its document root
     python3 "$repo/scripts/i18n.py" catalogues >/dev/null
+    rm -rf "$root/www/luci-static/resources/jammonitor"
+    cp -R "$repo/htdocs" "$root/www/luci-static/resources/jammonitor"
+    # procd's `system board`/`system info` (LuCI's header needs them), served by the fixture server
+    mkdir -p "$root/.bed/ubus"
+    cp -R "$repo/tests/fixtures/ubus/procd/." "$root/.bed/ubus/"
+    # rpcd's plugins (its ucode plugin runs LuCI's `luci` object) from the plugin dir of the root
+    mkdir -p "$root/usr/lib/rpcd"
+    cp "$ws"/lib/rpcd/*.so "$root/usr/lib/rpcd/" 2>/dev/null || die "no rpcd plugins in $ws/lib/rpcd (build-webstack.sh with WEBSTACK_UCODE=1)"
     for po in "$repo"/po/*/jammonitor.po; do
         l=$(basename "$(dirname "$po")")
         [ "$l" = templates ] && continue
@@ -117,5 +125,9 @@ case $cmd in
     theme) [ $# -eq 1 ] || die "usage: luci-root.sh theme <root> <theme>"; set_uci luci.main.mediaurlbase "$(theme_url "$1")" ;;
     lang) [ $# -eq 1 ] || die "usage: luci-root.sh lang <root> <lang>"; set_lang "$1" ;;
     uhttpd-args) echo "-o /cgi-bin/luci -O usr/share/ucode/luci/uhttpd.uc" ;;
+    refresh)
+        python3 "$repo/scripts/i18n.py" catalogues >/dev/null
+        rm -rf "$root/www/luci-static/resources/jammonitor"
+        cp -R "$repo/htdocs" "$root/www/luci-static/resources/jammonitor" ;;
     *) die "unknown command $cmd" ;;
 esac

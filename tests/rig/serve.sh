@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A real HTTP server for the dashboard: lighttpd (CGI mode) on 127.0.0.1.
 #
-# usage: serve.sh start [--port N] [--host-only]   (default port 8088)
+# usage: serve.sh start [--port N] [--host-only] [--luci]   (default port 8088)
 #        serve.sh stop
 #        serve.sh status
 #
@@ -15,6 +15,12 @@
 # Rig mode (root + ip netns + rig up) or host-only mode (not root, no ip netns, or --host-only):
 # the CGI then runs in the host namespace against the live root and sees this machine's own
 # network state; nothing is simulated.
+#
+# --luci: real LuCI too (tests/bed/luci-root.sh installs luci-base and the bootstrap, material and
+# openwrt-2020 themes into the live root), served by uhttpd on port N+1 at /cgi-bin/luci with LuCI's
+# ucode handler; Status → JamMonitor mounts the app there, whose CGI is the same wrapper. Log in as
+# root / jm-admin (tests/bed/rpcd/rpcd.config). server.env then also has JM_LUCI_URL, JM_LUCI_USER,
+# JM_LUCI_PASSWORD.
 #
 # start writes .run/server.env: JM_URL, JM_SID (read+write session), JM_SID_RO (read-only
 # session), JM_ROOT (absolute live root), JM_MODE (rig|host-only), JM_NETNS (jm-router or empty).
@@ -34,6 +40,38 @@ ENTRY=/luci-static/resources/jammonitor/index.html
 trap 'log "failed at line $LINENO: $BASH_COMMAND"' ERR
 
 running() { pid_alive "$PIDFILE" "$CONF"; }
+
+LUCI_PIDFILE="$WWW/uhttpd-luci.pid"
+
+# start_luci PORT: uhttpd with LuCI's ucode handler in the live root (LuCI already installed there).
+start_luci() {
+    local lport=$1 bin=${JM_WEBSTACK_BIN:-$REPO/build/webstack/bin} code
+    [ -x "$bin/uhttpd" ] || die "no $bin/uhttpd (tests/bed/build-luci.sh builds it with ucode)"
+    if [ -n "$(ss -Hltn "sport = :$lport" 2>/dev/null)" ]; then die "port $lport (LuCI) is already in use"; fi
+    mkdir -p "$LIVE_ROOT/www/cgi-bin"
+    # the CGI wrapper, copied (uhttpd refuses a script whose real path leaves its document root)
+    cp "$WWW/cgi-bin/jammonitor" "$LIVE_ROOT/www/cgi-bin/jammonitor"
+    # shellcheck disable=SC2046
+    (cd "$LIVE_ROOT" && exec env -i "$bin/uhttpd" -f -p "127.0.0.1:$lport" -h www $("$REPO/tests/bed/luci-root.sh" uhttpd-args "$LIVE_ROOT") \
+        -x /cgi-bin -u /ubus -U var/run/ubus/ubus.sock -t 60 -T 30 -n 10 </dev/null >>"$WWW/uhttpd-luci.log" 2>&1) &
+    echo $! >"$LUCI_PIDFILE"
+    for _ in $(seq 50); do
+        code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$lport/cgi-bin/luci/" 2>/dev/null || true)
+        [ "$code" = 403 ] && break
+        sleep 0.1
+    done
+    [ "$code" = 403 ] || die "LuCI's login page did not answer on :$lport (got $code); see $WWW/uhttpd-luci.log"
+    log "LuCI on http://127.0.0.1:$lport/cgi-bin/luci (uhttpd pid $(cat "$LUCI_PIDFILE")): log in as root / jm-admin"
+}
+
+stop_luci() {
+    local p
+    p=$(cat "$LUCI_PIDFILE" 2>/dev/null) || return 0
+    case $p in '' | *[!0-9]*) ;; *)
+        if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q uhttpd; then kill "$p" 2>/dev/null || true; fi ;;
+    esac
+    rm -f "$LUCI_PIDFILE"
+}
 
 # new_session RO?: a real rpcd login in the live root (root, or viewer with "ro"); prints the sid.
 new_session() {
@@ -149,13 +187,14 @@ EOF
 }
 
 cmd_start() {
-    local port=8088 force_host=0 mode sid sid_ro code
+    local port=8088 force_host=0 luci=0 mode sid sid_ro code
     while [ $# -gt 0 ]; do
         case $1 in
             --port) [ $# -ge 2 ] || die "--port needs a value"; port=$2; shift ;;
             --port=*) port=${1#--port=} ;;
             --host-only) force_host=1 ;;
-            *) die "start: unknown argument '$1' (usage: serve.sh start [--port N] [--host-only])" ;;
+            --luci) luci=1 ;;
+            *) die "start: unknown argument '$1' (usage: serve.sh start [--port N] [--host-only] [--luci])" ;;
         esac
         shift
     done
@@ -187,6 +226,8 @@ cmd_start() {
         "$RIG_DIR/rig.sh" leases >"$LIVE_ROOT/tmp/dhcp.leases"
     fi
     if [ "$mode" = host-only ]; then loopback_targets; fi
+    # LuCI before the bus: rpcd loads LuCI's ucode objects when it starts
+    if [ "$luci" = 1 ]; then "$REPO/tests/bed/luci-root.sh" install "$LIVE_ROOT" || die "installing LuCI into $LIVE_ROOT failed"; fi
     "$REPO/tests/bed/webstack.sh" start "$LIVE_ROOT" || die "the live root's ubusd/rpcd did not start (logs: $LIVE_ROOT/.bed/)"
     sid=$(new_session)
     sid_ro=$(new_session ro)
@@ -201,6 +242,7 @@ cmd_start() {
         sleep 0.1
     done
     running || die "lighttpd is not running; see $WWW/error.log"
+    if [ "$luci" = 1 ]; then start_luci $((port + 1)); fi
 
     {
         echo "JM_URL=http://127.0.0.1:$port"
@@ -209,6 +251,11 @@ cmd_start() {
         echo "JM_ROOT=$LIVE_ROOT"
         echo "JM_MODE=$mode"
         if [ "$mode" = rig ]; then echo "JM_NETNS=$NS_ROUTER"; else echo "JM_NETNS="; fi
+        if [ "$luci" = 1 ]; then
+            echo "JM_LUCI_URL=http://127.0.0.1:$((port + 1))"
+            echo "JM_LUCI_USER=root"
+            echo "JM_LUCI_PASSWORD=jm-admin"
+        fi
     } >"$ENV_FILE.tmp"
     mv -f "$ENV_FILE.tmp" "$ENV_FILE"
 
@@ -225,6 +272,7 @@ cmd_start() {
 
 cmd_stop() {
     local p
+    stop_luci
     if running; then
         stop_pid "$PIDFILE" "$CONF"
         log "lighttpd stopped"

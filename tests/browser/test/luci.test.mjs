@@ -33,11 +33,11 @@ async function openInLuci({dark = false, width = 1280} = {}) {
 	const p = await openPage(browser, {width, height: 900, allowStatus: [403]}); // the login form answers 403
 	const {page} = p;
 	await page.emulateMedia({colorScheme: dark ? 'dark' : 'light'});
-	await page.goto(LUCI() + '/cgi-bin/luci/');
+	await page.goto(LUCI() + '/cgi-bin/luci/', {waitUntil: 'domcontentloaded'});
 	await page.locator('input[name=luci_username]').fill(need('JM_LUCI_USER'));
 	await page.locator('input[name=luci_password]').fill(need('JM_LUCI_PASSWORD'));
-	await Promise.all([page.waitForNavigation(), page.locator('input[name=luci_password]').press('Enter')]);
-	await page.goto(LUCI() + '/cgi-bin/luci/admin/status/jammonitor');
+	await Promise.all([page.waitForNavigation({waitUntil: 'domcontentloaded'}), page.locator('input[name=luci_password]').press('Enter')]);
+	await page.goto(LUCI() + '/cgi-bin/luci/admin/status/jammonitor', {waitUntil: 'domcontentloaded'});
 	await page.locator('.jm-app .jm-panel > [data-panel]:not([hidden])').waitFor({timeout: 20000});
 	return p;
 }
