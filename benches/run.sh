@@ -4,8 +4,10 @@
 #   cgi_overview: one `overview` CGI run vs the exec floor and the predecessor's shell pipelines
 #   collector:    CPU/RSS per sample vs vnStat's daemon, DB size after 30 days, history queries
 #   diag_overview: overview latency while diagnostic bundles are built vs idle (ratio)
+#   cgi_clients:  `clients` with 250 clients / 20,000 conntrack entries vs the predecessor's commands
 set -eu
 cd "$(dirname "$0")/.."
 cargo bench --bench cgi_overview
 cargo bench --bench diag_overview
+cargo bench --bench cgi_clients
 cargo bench -p jammonitor-collector --bench collector

@@ -9,6 +9,8 @@ import {createPoller} from './poll.js';
 import * as overview from './tabs/overview.js';
 import * as wan from './tabs/wan.js';
 import * as interfaces from './tabs/interfaces.js';
+import * as clients from './tabs/clients.js';
+import * as wifi from './tabs/wifi.js';
 import * as bandwidth from './tabs/bandwidth.js';
 import * as diagnostics from './tabs/diagnostics.js';
 import * as settings from './tabs/settings.js';
@@ -21,8 +23,8 @@ const TABS = [
 	['overview', gettext_noop('Overview'), overview],
 	['wan-policy', gettext_noop('WAN Policy'), wan],
 	['interfaces', gettext_noop('Interfaces'), interfaces],
-	['clients', gettext_noop('Clients'), null],
-	['wifi', gettext_noop('Wi-Fi APs'), null],
+	['clients', gettext_noop('Clients'), clients],
+	['wifi', gettext_noop('Wi-Fi APs'), wifi],
 	['bandwidth', gettext_noop('Bandwidth'), bandwidth],
 	['diagnostics', gettext_noop('Diagnostics'), diagnostics],
 	['settings', gettext_noop('Settings'), settings],

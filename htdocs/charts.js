@@ -76,3 +76,38 @@ export function sparkline(container, {series, height = 44, windowSec = 300}) {
 		},
 	};
 }
+
+// A chart with time and value axes for history views (the same one loader as above).
+// series: [{label, stroke}]; x in seconds (epoch); `unit` labels the y axis; `range` fixes the x
+// window [from, to] so empty periods show as empty. Returns {setData(x, ...ys), destroy()}.
+export function timeChart(container, {series, height = 160, unit = '', range = null}) {
+	let plot = null, data = null, destroyed = false, uPlotCtor = null;
+	const build = () => {
+		const width = Math.floor(container.clientWidth);
+		if (!uPlotCtor || !data || width < 40 || destroyed) return;
+		plot = new uPlotCtor({
+			width, height,
+			cursor: {drag: {x: false, y: false}},
+			legend: {show: true, live: false},
+			select: {show: false},
+			scales: {
+				x: {time: true, range: range ? () => range : undefined},
+				y: {range: (u, min, max) => [0, Math.max(max || 0, 1) * 1.1]},
+			},
+			axes: [{stroke: 'currentColor', grid: {show: false}}, {stroke: 'currentColor', label: unit, size: 50}],
+			series: [{}, ...series.map(s => ({label: s.label, stroke: s.stroke, width: 1.5, points: {show: false}, spanGaps: false}))],
+		}, data, container);
+	};
+	const ro = new ResizeObserver(() => {
+		const width = Math.floor(container.clientWidth);
+		if (plot && width >= 40) plot.setSize({width, height});
+		else if (!plot) build();
+	});
+	ro.observe(container);
+	container.style.minHeight = height + 'px';
+	loadUPlot().then(ctor => { uPlotCtor = ctor; if (!plot) build(); }).catch(() => container.classList.add('jm-chart-missing'));
+	return {
+		setData(x, ...ys) { data = [x, ...ys]; if (plot) plot.setData(data); else build(); },
+		destroy() { destroyed = true; ro.disconnect(); if (plot) plot.destroy(); plot = null; },
+	};
+}

@@ -771,13 +771,32 @@ fn remote_ap_list_validated_and_shown() {
         assert_eq!(b.root.configs(), snap, "{body} changed a config");
     }
     // The collector's live ring says garden answers, attic does not.
-    let now_ms = (jammonitor::store::now_epoch() * 1000) as f64;
-    let live = json!({"updated_at": now_ms / 1000.0, "interval_s": 3, "pings": {"updated_at": now_ms / 1000.0, "interval_s": 3, "targets": [
-        {"name": "ap:garden", "host": "192.168.100.20", "series": [[now_ms - 6000.0, 1.5], [now_ms - 3000.0, null], [now_ms, 2.25]], "last_rtt_ms": 2.25, "loss_pct": 33.3},
-        {"name": "ap:attic-AP", "host": "192.168.100.21", "series": [[now_ms - 6000.0, null], [now_ms - 3000.0, null], [now_ms, null]], "last_rtt_ms": null, "loss_pct": 100.0}
-    ]}});
-    b.root
-        .write("var/run/jammonitor/live.json", &live.to_string());
+    // (Written with the collector's own encoder: the ring is binary, store::live.)
+    use jammonitor::store::live::{self, LOST, LiveTarget};
+    let now_ms = jammonitor::store::now_epoch() * 1000;
+    let targets = [
+        LiveTarget {
+            name: "ap:garden".into(),
+            host: Some("192.168.100.20".into()),
+        },
+        LiveTarget {
+            name: "ap:attic-AP".into(),
+            host: Some("192.168.100.21".into()),
+        },
+    ];
+    let file = live::encode(
+        &targets,
+        3,
+        201,
+        &[
+            (1, now_ms - 6000, &[1500, LOST]),
+            (2, now_ms - 3000, &[LOST, LOST]),
+            (3, now_ms, &[2250, LOST]),
+        ],
+    );
+    let path = b.root.file("var/run/jammonitor/live.bin");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, file).unwrap();
     let d = b.get("wifi", "");
     let aps = d["remote_aps"].as_array().unwrap();
     assert_eq!(

@@ -226,8 +226,7 @@ fn live_ring_and_status_files() {
     root.uci(&["commit", "jammonitor"]);
     let c = Collector::start(&root.path, &["--interval", "1", "--ping-interval", "1"]);
     wait_status(&root, 10, "samples", |s| samples(s) >= 3);
-    let live: serde_json::Value =
-        serde_json::from_str(&root.read("var/run/jammonitor/live.json")).unwrap();
+    let live = live_json(&root);
     let t = live["pings"]["targets"].as_array().unwrap();
     assert_eq!(t[0]["name"], "internet");
     assert_eq!(t[0]["host"], "127.0.0.1");

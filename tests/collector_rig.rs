@@ -307,8 +307,7 @@ fn collector_in_the_simulated_router() {
     // -- pings: Internet (1.1.1.1 in jm-vps), VPS (openmptcprouter's 203.0.113.10), tunnel peer
     let t0 = Instant::now();
     let live = loop {
-        let live: serde_json::Value =
-            serde_json::from_str(&root.read("var/run/jammonitor/live.json")).unwrap_or_default();
+        let live = live_json(&root);
         let ok = live["pings"]["targets"]
             .as_array()
             .is_some_and(|t| t.len() == 3 && t.iter().all(|x| x["last_rtt_ms"].is_number()));

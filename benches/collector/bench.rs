@@ -130,6 +130,16 @@ fn make_root(dir: &Path, rig: bool) -> PathBuf {
     for t in targets {
         u(&["add_list", &format!("jammonitor.main.ping_target={t}")]);
     }
+    // Per-WAN pings (issue 19): 3 WANs × 2 targets reachable only through that WAN's device.
+    if !rig {
+        for k in 1..=3 {
+            let sec = format!("jammonitor.wp{k}");
+            u(&["set", &format!("{sec}=wan_ping")]);
+            u(&["set", &format!("{sec}.wan=wan{k}")]);
+            u(&["add_list", &format!("{sec}.target=10.200.{}.2", k - 1)]);
+            u(&["add_list", &format!("{sec}.target=10.200.{}.3", k - 1)]);
+        }
+    }
     u(&["commit", "jammonitor"]);
     std::fs::remove_file(root.join("proc/net/dev")).ok();
     std::os::unix::fs::symlink("/proc/self/net/dev", root.join("proc/net/dev")).unwrap();
@@ -190,6 +200,41 @@ fn peak_rss_kb(pid: i32) -> u64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
+}
+
+/// Where the resident memory is: anonymous vs file-backed, and each mapping over 40 kB (the
+/// floor of the RSS comparison: code pages of libc/libm/ld.so/SQLite are file-backed pages both
+/// daemons map, at the kernel's fault-around granularity).
+fn rss_breakdown(pid: i32) -> Value {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |k: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(k))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let mut per: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut name = String::new();
+    for l in smaps.lines() {
+        if l.split_whitespace()
+            .next()
+            .is_some_and(|w| w.contains('-') && !w.ends_with(':'))
+        {
+            name = l.split_whitespace().nth(5).unwrap_or("[anon]").to_string();
+            name = name.rsplit('/').next().unwrap_or(&name).to_string();
+        } else if let Some(v) = l.strip_prefix("Rss:") {
+            *per.entry(name.clone()).or_default() += v
+                .split_whitespace()
+                .next()
+                .and_then(|x| x.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    per.retain(|_, v| *v > 40);
+    json!({"rss_kb": field("VmRSS:"), "hwm_kb": field("VmHWM:"), "anon_kb": field("RssAnon:"),
+           "file_kb": field("RssFile:"), "by_mapping_kb": per})
 }
 
 /// Peak RSS, then SIGTERM, then the exact CPU time (user+sys) from wait4.
@@ -335,6 +380,14 @@ fn both(
         st["ping_rounds"].as_u64().unwrap_or(0),
         st["ping_cpu_us"].as_u64().unwrap_or(0),
     );
+    let breakdown = json!({
+        "ours": rss_breakdown(ours.id() as i32),
+        "vnstatd": theirs.as_ref().map(|t| rss_breakdown(t.id() as i32)),
+    });
+    let _ = std::fs::write(
+        root.parent().unwrap().join("rss_breakdown.json"),
+        breakdown.to_string(),
+    );
     let (cpu, rss) = stop(ours);
     (cpu, rss, (samples, ping), theirs.map(stop))
 }
@@ -369,7 +422,12 @@ fn side_by_side(root: &Path, netns: Option<&str>, bin: &str, secs: u64, dir: &Pa
         (Some((l, _)), Some((s, _))) => Some(per_hour(l, s)),
         _ => None,
     };
+    let breakdown: Value = std::fs::read_to_string(dir.join("rss_breakdown.json"))
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or(Value::Null);
     json!({
+        "rss_breakdown": breakdown,
         "window_s": secs,
         "ours": {"cpu_ms_window": ms(l_cpu), "startup_cpu_ms": ms(s_cpu), "cpu_ms_per_hour": ours_h, "peak_rss_kb": l_rss,
                  "samples": samples, "ping_rounds": rounds,
@@ -380,6 +438,173 @@ fn side_by_side(root: &Path, netns: Option<&str>, bin: &str, secs: u64, dir: &Pa
         "cpu_ratio_ours_over_vnstatd": theirs_h.map(|t| ours_h / t.max(0.001)),
         "rss_ratio_ours_over_vnstatd": l_vn.map(|v| l_rss as f64 / v.1.max(1) as f64),
     })
+}
+
+/// A bare pinger (the floor of the cost per round): one raw ICMP socket, the same hosts, the same
+/// interval; per round: one sendto per host, poll until every reply or 900 ms, recvfrom. No
+/// bookkeeping at all. Runs in a thread moved into `netns`. Returns µs of thread CPU per round.
+fn floor_pinger(netns: Option<&str>, hosts: Vec<std::net::Ipv4Addr>, rounds: u32) -> f64 {
+    let ns = netns.map(|n| format!("/run/netns/{n}"));
+    std::thread::spawn(move || unsafe {
+        if let Some(p) = ns {
+            let f = std::fs::File::open(p).unwrap();
+            use std::os::fd::AsRawFd;
+            assert_eq!(libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET), 0, "setns");
+        }
+        let fd = libc::socket(
+            libc::AF_INET,
+            libc::SOCK_RAW | libc::SOCK_NONBLOCK,
+            libc::IPPROTO_ICMP,
+        );
+        assert!(fd >= 0, "raw socket");
+        let cpu = || {
+            let mut t: libc::timespec = std::mem::zeroed();
+            libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t);
+            t.tv_sec as f64 * 1e6 + t.tv_nsec as f64 / 1e3
+        };
+        let mut total = 0.0;
+        let mut buf = [0u8; 256];
+        for seq in 0..rounds {
+            std::thread::sleep(Duration::from_secs(1));
+            let c0 = cpu();
+            for h in &hosts {
+                let mut p = [0u8; 16];
+                p[0] = 8;
+                p[4..6].copy_from_slice(&0x7777u16.to_be_bytes());
+                p[6..8].copy_from_slice(&(seq as u16).to_be_bytes());
+                let mut sum: u32 = 0;
+                for c in p.chunks(2) {
+                    sum += u16::from_be_bytes([c[0], c[1]]) as u32;
+                }
+                while sum >> 16 != 0 {
+                    sum = (sum & 0xffff) + (sum >> 16);
+                }
+                p[2..4].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+                let a = libc::sockaddr_in {
+                    sin_family: libc::AF_INET as libc::sa_family_t,
+                    sin_port: 0,
+                    sin_addr: libc::in_addr {
+                        s_addr: u32::from(*h).to_be(),
+                    },
+                    sin_zero: [0; 8],
+                };
+                libc::sendto(
+                    fd,
+                    p.as_ptr() as *const _,
+                    16,
+                    0,
+                    &a as *const _ as *const libc::sockaddr,
+                    16,
+                );
+            }
+            let mut got = 0;
+            let t0 = Instant::now();
+            while got < hosts.len() && t0.elapsed() < Duration::from_millis(900) {
+                let mut pfd = libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                if libc::poll(&mut pfd, 1, 900) <= 0 {
+                    break;
+                }
+                while libc::recv(fd, buf.as_mut_ptr() as *mut _, buf.len(), 0) > 0 {
+                    let ihl = (buf[0] & 0xf) as usize * 4;
+                    if buf[ihl] == 0 && buf[ihl + 4..ihl + 6] == 0x7777u16.to_be_bytes() {
+                        got += 1;
+                    }
+                }
+            }
+            total += cpu() - c0;
+        }
+        libc::close(fd);
+        total / rounds as f64
+    })
+    .join()
+    .unwrap()
+}
+
+/// Our pinger per round with 3 targets, then with 3 WANs × 2 targets added (`wan_ping` 0 / 1),
+/// each beside the bare floor pinging the same hosts, in one run (1 s rounds, 30 rounds counted
+/// after a 12 s warm-up).
+fn pinger_bench(root: &Path, netns: Option<&str>, bin: &str) -> Value {
+    let uci = repo().join("build/uci/bin/uci");
+    let set = |v: &str| {
+        let c = root.join("etc/config");
+        let t = root.join("tmp/.uci");
+        for args in [
+            vec!["set".to_string(), format!("jammonitor.main.wan_ping={v}")],
+            vec!["commit".to_string(), "jammonitor".to_string()],
+        ] {
+            let _ = Command::new(&uci)
+                .arg("-c")
+                .arg(&c)
+                .arg("-t")
+                .arg(&t)
+                .args(&args)
+                .output();
+        }
+    };
+    let loopback: Vec<std::net::Ipv4Addr> = ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
+        .iter()
+        .map(|a| a.parse().unwrap())
+        .collect();
+    let mut out = serde_json::Map::new();
+    for (key, on) in [("targets3", "0"), ("targets3_wans3x2", "1")] {
+        set(on);
+        for p in ["tmp/jammonitor", "var/run/jammonitor"] {
+            let _ = std::fs::remove_dir_all(root.join(p));
+        }
+        let mut hosts = loopback.clone();
+        if on == "1" {
+            for i in 0..3 {
+                for j in [2, 3] {
+                    hosts.push(format!("10.200.{i}.{j}").parse().unwrap());
+                }
+            }
+        }
+        let child = spawn(
+            netns,
+            bin,
+            &[
+                "--root",
+                root.to_str().unwrap(),
+                "--foreground",
+                "--interval",
+                "10",
+                "--ping-interval",
+                "1",
+            ],
+        );
+        std::thread::sleep(Duration::from_secs(11));
+        let s0 = status(root);
+        let floor = floor_pinger(netns, hosts.clone(), 30);
+        // Until the next status write after the floor's 30 rounds.
+        let n0 = s0["samples"].as_u64().unwrap_or(0);
+        let t0 = Instant::now();
+        while status(root)["samples"].as_u64().unwrap_or(0) < n0 + 3
+            && t0.elapsed() < Duration::from_secs(40)
+        {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let s1 = status(root);
+        let _ = stop(child);
+        let r = s1["ping_rounds"].as_u64().unwrap_or(0) - s0["ping_rounds"].as_u64().unwrap_or(0);
+        let us = s1["ping_cpu_us"].as_u64().unwrap_or(0) - s0["ping_cpu_us"].as_u64().unwrap_or(0);
+        out.insert(
+            key.into(),
+            json!({"rounds": r, "ours_us_per_round": us as f64 / r.max(1) as f64, "floor_us_per_round": floor, "hosts": hosts.len()}),
+        );
+    }
+    set("1");
+    let get = |k: &str, f: &str| out[k][f].as_f64().unwrap_or(0.0);
+    let ratio_ours = get("targets3_wans3x2", "ours_us_per_round")
+        / get("targets3", "ours_us_per_round").max(0.001);
+    let ratio_floor = get("targets3_wans3x2", "floor_us_per_round")
+        / get("targets3", "floor_us_per_round").max(0.001);
+    out.insert("ratio_ours".into(), json!(ratio_ours));
+    out.insert("ratio_floor".into(), json!(ratio_floor));
+    Value::Object(out)
 }
 
 struct Rng(u64);
@@ -470,6 +695,9 @@ fn simulate(path: &Path, days: i64, retention: Retention, with_clients: bool) ->
             ifaces,
             clients,
             pings,
+            wan_pings: Vec::new(),
+            wan_minutes: Vec::new(),
+            outages: Vec::new(),
             health: Some(Health {
                 cpu_pct: Some(3.2),
                 load: Some([0.2, 0.3, 0.4]),
@@ -650,6 +878,16 @@ impl BenchNs {
                 "dev",
                 &p,
             ]);
+            sh(&[
+                "ip",
+                "-n",
+                &peer,
+                "addr",
+                "add",
+                &format!("10.200.{i}.3/24"),
+                "dev",
+                &p,
+            ]);
             sh(&["ip", "-n", &ns, "link", "set", dev, "up"]);
             sh(&["ip", "-n", &peer, "link", "set", &p, "up"]);
         }
@@ -753,6 +991,9 @@ fn main() {
     eprintln!("[2/3] side by side with vnstatd for {secs} s …");
     let b = side_by_side(&root, netns.as_deref(), bin, secs, &dir);
     eprintln!("{b}");
+    eprintln!("[3b] pinger per round: 3 targets vs 3 targets + 3 WANs × 2, and the bare floor …");
+    let pb = pinger_bench(&root, netns.as_deref(), bin);
+    eprintln!("{pb}");
     eprintln!("[3/3] store: 30 simulated days, queries …");
     let c = store_bench(&dir);
     let _ = std::fs::remove_dir_all(&dir);
@@ -764,12 +1005,16 @@ fn main() {
         .values()
         .map(|q| q["with_open_ms_max"].as_f64().unwrap())
         .fold(0.0, f64::max);
+    let pinger_ok = pb["targets3"]["ours_us_per_round"]
+        .as_f64()
+        .is_some_and(|v| v <= 100.0);
     let budgets = json!({
+        "pinger_us_per_round<=100": pinger_ok,
         "sample_cpu_ms<=5": a["sample_cpu_ms_p95"].as_f64().unwrap() <= 5.0,
         "rss_kb<=4096": a["peak_rss_kb"].as_u64().unwrap() <= 4096,
         "query_ms<=20": worst_query <= 20.0,
     });
-    let report = json!({"namespace": netns, "per_sample": a, "side_by_side": b, "store": c, "budgets": budgets});
+    let report = json!({"namespace": netns, "per_sample": a, "side_by_side": b, "pinger": pb, "store": c, "budgets": budgets});
     let out = repo().join("target/bench");
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(
@@ -820,6 +1065,13 @@ fn main() {
         f(&b["ours"]["ping_cpu_us_per_round"]),
         b["ours"]["ping_rounds"]
     );
+    for who in ["ours", "vnstatd"] {
+        let r = &b["rss_breakdown"][who];
+        println!(
+            "  RSS {who:<8} anon {} kB, file-backed {} kB: {}",
+            r["anon_kb"], r["file_kb"], r["by_mapping_kb"]
+        );
+    }
     println!(
         "  ratio ours/vnstatd       CPU {}×, RSS {}×",
         f(&b["cpu_ratio_ours_over_vnstatd"]),
@@ -847,6 +1099,21 @@ fn main() {
         "  reference: daily totals from 30 d of raw minutes ({} rows): median {} ms",
         c["raw_minutes_reference"]["rows"],
         f(&c["raw_minutes_reference"]["daily_from_minutes_ms_median"])
+    );
+    println!("pinger per round (thread CPU, same run, 1 s rounds):");
+    for k in ["targets3", "targets3_wans3x2"] {
+        let v = &pb[k];
+        println!(
+            "  {k:<18} ours {} µs, bare floor {} µs ({} rounds)",
+            f(&v["ours_us_per_round"]),
+            f(&v["floor_us_per_round"]),
+            v["rounds"]
+        );
+    }
+    println!(
+        "  ratio with WANs / 3 targets: ours {}×, floor {}×   (budget: 3 targets ≤ 100 µs)",
+        f(&pb["ratio_ours"]),
+        f(&pb["ratio_floor"])
     );
     println!("budgets: {budgets}");
     println!("(full results: target/bench/collector.json)");

@@ -20,10 +20,13 @@ pub struct Options {
     pub foreground: bool,
     pub interval: Option<u32>,
     pub ping_interval: Option<u32>,
+    /// Tests only: a ping round every this many ms (100–60000), overriding both.
+    pub ping_interval_ms: Option<u32>,
 }
 
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 const RESOLVE_EVERY: Duration = Duration::from_secs(600);
+const WAN_RESOLVE_EVERY: Duration = Duration::from_secs(60);
 
 fn load_config(root: &Root, o: &Options) -> Config {
     let jm = match uci::load(root, "jammonitor") {
@@ -43,7 +46,16 @@ fn load_config(root: &Root, o: &Options) -> Config {
         c.ping_interval_s = p;
         c.ping_timeout_ms = c.ping_timeout_ms.min(p * 900).max(100);
     }
+    if let Some(ms) = o.ping_interval_ms {
+        c.ping_interval_s = ms.div_ceil(1000);
+        c.ping_timeout_ms = c.ping_timeout_ms.min(ms * 9 / 10).max(50);
+    }
     c
+}
+
+/// The pinger's round interval in ms.
+fn ping_ms(cfg: &Config, o: &Options) -> u32 {
+    o.ping_interval_ms.unwrap_or(cfg.ping_interval_s * 1000)
 }
 
 fn thread_cpu_us() -> u64 {
@@ -107,6 +119,9 @@ struct Daemon {
     status: Status,
     last_sweep: Option<Instant>,
     last_resolve: Instant,
+    /// When the WANs' gateways were last asked of the kernel, and the WAN list then.
+    last_wan_resolve: Option<Instant>,
+    wan_sig: Vec<(String, Option<String>, bool)>,
 }
 
 pub fn run(root: Root, opts: Options) -> i32 {
@@ -222,9 +237,22 @@ pub fn run(root: Root, opts: Options) -> i32 {
     let resolved = targets::resolve(&root, &cfg);
     let shared = Arc::new(Shared::new(
         resolved,
-        cfg.ping_interval_s,
+        ping_ms(&cfg, &opts),
         cfg.ping_timeout_ms,
     ));
+    shared
+        .outage_rounds
+        .store(cfg.outage_rounds, Ordering::Relaxed);
+    let mut place = place;
+    match place.store.close_open_outages() {
+        Ok(n) if n > 0 => log::info(&format!(
+            "{n} outage(s) left open by the previous run closed at its last record"
+        )),
+        Ok(_) => {}
+        Err(e) => log::warn(&format!("closing open outages: {e}")),
+    }
+    // The live ring is binary now (store::live); an old JSON ring is only misleading.
+    let _ = std::fs::remove_file(root.path("/var/run/jammonitor/live.json"));
     let mut d = Daemon {
         root: root.clone(),
         opts,
@@ -235,6 +263,8 @@ pub fn run(root: Root, opts: Options) -> i32 {
         status: st,
         last_sweep: None,
         last_resolve: Instant::now(),
+        last_wan_resolve: None,
+        wan_sig: Vec::new(),
     };
     d.status.state = "running".into();
 
@@ -359,12 +389,17 @@ impl Daemon {
         self.status.interval_s = self.cfg.interval_s;
         self.status.ping_interval_s = self.cfg.ping_interval_s;
         self.shared
-            .interval_s
-            .store(self.cfg.ping_interval_s, Ordering::Relaxed);
+            .interval_ms
+            .store(ping_ms(&self.cfg, &self.opts), Ordering::Relaxed);
         self.shared
             .timeout_ms
             .store(self.cfg.ping_timeout_ms, Ordering::Relaxed);
+        self.shared
+            .outage_rounds
+            .store(self.cfg.outage_rounds, Ordering::Relaxed);
         self.resolve_targets();
+        self.last_wan_resolve = None;
+        self.resolve_wans();
         log::info("configuration reloaded");
         self.write_status();
     }
@@ -375,10 +410,49 @@ impl Daemon {
             .iter()
             .map(|t| (t.name.clone(), t.host.map(|h| h.to_string())))
             .collect();
-        if let Ok(mut cur) = self.shared.targets.lock() {
-            *cur = t;
-        }
+        self.shared.set_targets(t);
         self.last_resolve = Instant::now();
+        // Per-WAN targets may name these: resolve them again.
+        self.last_wan_resolve = None;
+    }
+
+    /// The managed WANs and their per-WAN targets. The WAN list (UCI) is read every sample, so
+    /// a WAN added, edited or disabled is followed within one interval; gateways are asked of the
+    /// kernel (route dump) when that list changed, while a gateway is unknown, after a reload,
+    /// and at least every WAN_RESOLVE_EVERY. Link up/down and addresses the pinger sees at once.
+    fn resolve_wans(&mut self) {
+        let sig = targets::wan_signature(&self.root);
+        let unresolved = self
+            .shared
+            .wans
+            .lock()
+            .map(|w| {
+                w.iter()
+                    .any(|p| !p.disabled && p.targets.iter().any(|(_, h)| h.is_none()))
+            })
+            .unwrap_or(true);
+        let due = self
+            .last_wan_resolve
+            .is_none_or(|t| t.elapsed() >= WAN_RESOLVE_EVERY);
+        if !due && !unresolved && sig == self.wan_sig {
+            return;
+        }
+        self.wan_sig = sig;
+        self.last_wan_resolve = Some(Instant::now());
+        let targets = self
+            .shared
+            .targets
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_default();
+        let prev = self
+            .shared
+            .wans
+            .lock()
+            .map(|w| w.clone())
+            .unwrap_or_default();
+        let w = targets::wan_probes(&self.root, &self.cfg, &targets, &prev);
+        self.shared.set_wans(w);
     }
 
     fn recheck_placement(&mut self) {
@@ -405,6 +479,7 @@ impl Daemon {
         if self.status.targets.is_empty() || self.last_resolve.elapsed() >= RESOLVE_EVERY {
             self.resolve_targets();
         }
+        self.resolve_wans();
         if let Some(msg) = self.place.check(&self.cfg) {
             self.placement_event(msg);
         }
@@ -422,9 +497,13 @@ impl Daemon {
         if t.synced {
             let b = period::buckets(wall, t.sample.offset);
             // Finished minutes only; the current one is written when it ends (or at stop).
-            t.sample.pings =
-                self.shared
-                    .drain(Some(if self.opts.once { i64::MAX } else { b.minute }));
+            let d = self
+                .shared
+                .drain(Some(if self.opts.once { i64::MAX } else { b.minute }));
+            t.sample.pings = d.pings;
+            t.sample.wan_pings = d.wan_pings;
+            t.sample.wan_minutes = d.wan_minutes;
+            t.sample.outages = d.outages;
             match self.place.write(&self.cfg, &t.sample) {
                 Ok(moved) => {
                     if let Some(msg) = moved {
@@ -510,12 +589,19 @@ impl Daemon {
     /// Clean stop: the pings of the current minute, a flash checkpoint of a RAM database.
     fn shutdown(&mut self) {
         let wall = now_epoch();
-        let pings = self.shared.drain(None);
-        if !pings.is_empty() && period::clock_synced(wall) {
+        let d = self.shared.drain(None);
+        let any = !d.pings.is_empty()
+            || !d.wan_pings.is_empty()
+            || !d.wan_minutes.is_empty()
+            || !d.outages.is_empty();
+        if any && period::clock_synced(wall) {
             let s = Sample {
                 ts: wall,
                 offset: period::utc_offset(wall),
-                pings,
+                pings: d.pings,
+                wan_pings: d.wan_pings,
+                wan_minutes: d.wan_minutes,
+                outages: d.outages,
                 ..Default::default()
             };
             if let Err(e) = self.place.write(&self.cfg, &s) {

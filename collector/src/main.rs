@@ -37,6 +37,9 @@ struct Args {
     /// ping interval in seconds, overriding jammonitor.main.ping_interval (1-60)
     #[argh(option)]
     ping_interval: Option<u32>,
+    /// tests only: ping interval in milliseconds (100-60000), overriding both
+    #[argh(option)]
+    ping_interval_ms: Option<u32>,
 }
 
 fn main() {
@@ -57,6 +60,9 @@ fn main() {
     };
     if args.interval.is_some_and(|i| !(1..=3600).contains(&i))
         || args.ping_interval.is_some_and(|i| !(1..=60).contains(&i))
+        || args
+            .ping_interval_ms
+            .is_some_and(|i| !(100..=60_000).contains(&i))
     {
         eprintln!("jammonitor-collector: --interval must be 1-3600 and --ping-interval 1-60");
         std::process::exit(64);
@@ -66,6 +72,7 @@ fn main() {
         foreground: args.foreground || args.once,
         interval: args.interval,
         ping_interval: args.ping_interval,
+        ping_interval_ms: args.ping_interval_ms,
     };
     std::process::exit(daemon::run(root, opts));
 }

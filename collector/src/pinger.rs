@@ -1,19 +1,35 @@
 //! The pinger thread: one ICMP echo per target every `ping_interval` seconds on a fixed schedule,
-//! from one socket, no child process. An unprivileged ICMP datagram socket is used when the
-//! kernel allows it (net.ipv4.ping_group_range), else a raw socket (the collector runs as root
-//! on the router). A reply later than the timeout is a loss, never a hole in the series.
+//! no child process. A reply later than the timeout is a loss, never a hole in the series.
 //!
-//! Results go to a RAM ring of the last ~10 minutes per target, written to
-//! `/var/run/jammonitor/live.json` after every round (what `overview` shows live), and into
-//! per-minute aggregates (sent, lost, sum/min/max RTT) that the main loop drains into SQLite.
+//! Two kinds of targets:
+//! - the configured targets (Internet, VPS, tunnel, remote APs), pinged through the routing table
+//!   (so through the primary WAN) from one socket;
+//! - per managed WAN, its own targets (default: its gateway and the Internet target), pinged from
+//!   a socket bound to the WAN's layer-3 device (SO_BINDTODEVICE) and its IPv4 address, as
+//!   omr-tracker does, so each link's own latency and loss are measured whatever the routing
+//!   table prefers. A WAN whose link is down is not probed (counted as down, not as loss); a WAN
+//!   the user disabled is not probed at all (a metered link the user switched off stays quiet).
+//!
+//! Sockets: unprivileged ICMP datagram sockets when `net.ipv4.ping_group_range` allows them,
+//! else raw sockets (the collector runs as root), each raw socket with a classic BPF filter that
+//! passes only echo replies carrying its own identifier, so no socket wakes up for another's
+//! replies. Link changes come from an rtnetlink socket (link and address events), so the
+//! pinger reads no file per round.
+//!
+//! Per round the thread does: the sends, a poll until every reply or the timeout, and one
+//! `pwrite` of the round's slot into the live ring (`jammonitor::store::live`); the per-minute
+//! aggregates (sent, lost, sum/min/max RTT) are handed to the main loop once per minute, and
+//! outages (see [`OutageSm`]) as they open and close.
 
-use jammonitor::store::PingMinute;
-use jammonitor::store::status::LIVE_FILE;
+use jammonitor::store::config::MAX_WAN_TARGETS;
+use jammonitor::store::live::{self, LIVE_BIN, LOST, LiveTarget, NOT_PROBED};
+use jammonitor::store::{Cause, Outage, PingMinute, WanMinute, WanPingMinute};
 use jammonitor::system::Root;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,9 +43,21 @@ pub struct Target {
     pub host: Option<Ipv4Addr>,
 }
 
-#[derive(Debug, Clone, Default)]
+/// One managed WAN as the pinger needs it (resolved by the main loop every sample).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WanProbe {
+    /// UCI interface name (`wan2`).
+    pub name: String,
+    /// Layer-3 device (`lan2`, `pppoe-wan2`).
+    pub device: Option<String>,
+    /// Disabled by the user (`disabled=1` or the Disabled role, multipath `off`).
+    pub disabled: bool,
+    /// (label, host): `gateway`, a ping target's name, or an IPv4 literal.
+    pub targets: Vec<(String, Option<Ipv4Addr>)>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 struct Agg {
-    host: String,
     sent: u32,
     lost: u32,
     sum_ms: f64,
@@ -37,29 +65,69 @@ struct Agg {
     max_ms: Option<f64>,
 }
 
+impl Agg {
+    fn add(&mut self, rtt: Option<f64>) {
+        self.sent += 1;
+        match rtt {
+            Some(r) => {
+                self.sum_ms += r;
+                self.min_ms = Some(self.min_ms.map_or(r, |x| x.min(r)));
+                self.max_ms = Some(self.max_ms.map_or(r, |x| x.max(r)));
+            }
+            None => self.lost += 1,
+        }
+    }
+}
+
+/// Finished minutes waiting for the main loop.
+#[derive(Default)]
+struct Pending {
+    pings: Vec<PingMinute>,
+    wan_pings: Vec<WanPingMinute>,
+    wan_minutes: Vec<(String, WanMinute)>,
+    outages: Vec<Outage>,
+}
+
 /// What the main loop and the pinger share.
 pub struct Shared {
     pub targets: Mutex<Vec<Target>>,
-    minutes: Mutex<BTreeMap<(i64, String), Agg>>,
+    pub wans: Mutex<Vec<WanProbe>>,
+    /// Bumped whenever `targets` or `wans` change: the pinger re-plans then, not every round.
+    pub generation: AtomicU64,
+    pending: Mutex<Pending>,
     pub stop: AtomicBool,
-    pub interval_s: AtomicU32,
+    /// Round interval, ms (`ping_interval` × 1000; tests may go below a second).
+    pub interval_ms: AtomicU32,
     pub timeout_ms: AtomicU32,
+    pub outage_rounds: AtomicU32,
     /// Rounds done and the socket kind in use, for the status.
-    pub rounds: std::sync::atomic::AtomicU64,
+    pub rounds: AtomicU64,
     /// The pinger thread's CPU time, µs.
-    pub cpu_us: std::sync::atomic::AtomicU64,
+    pub cpu_us: AtomicU64,
     pub socket_kind: Mutex<String>,
     pub last_error: Mutex<Option<String>>,
 }
 
+/// What one drain hands to the store.
+#[derive(Default, Debug)]
+pub struct Drained {
+    pub pings: Vec<PingMinute>,
+    pub wan_pings: Vec<WanPingMinute>,
+    pub wan_minutes: Vec<(String, WanMinute)>,
+    pub outages: Vec<Outage>,
+}
+
 impl Shared {
-    pub fn new(targets: Vec<Target>, interval_s: u32, timeout_ms: u32) -> Shared {
+    pub fn new(targets: Vec<Target>, interval_ms: u32, timeout_ms: u32) -> Shared {
         Shared {
             targets: Mutex::new(targets),
-            minutes: Mutex::new(BTreeMap::new()),
+            wans: Mutex::new(Vec::new()),
+            generation: AtomicU64::new(1),
+            pending: Mutex::new(Pending::default()),
             stop: AtomicBool::new(false),
-            interval_s: AtomicU32::new(interval_s),
+            interval_ms: AtomicU32::new(interval_ms),
             timeout_ms: AtomicU32::new(timeout_ms),
+            outage_rounds: AtomicU32::new(3),
             rounds: Default::default(),
             cpu_us: Default::default(),
             socket_kind: Mutex::new(String::new()),
@@ -67,53 +135,192 @@ impl Shared {
         }
     }
 
-    /// Takes the per-minute aggregates of minutes before `before` (all of them when `None`).
-    pub fn drain(&self, before: Option<i64>) -> Vec<PingMinute> {
-        let mut m = self.minutes.lock().unwrap_or_else(|e| e.into_inner());
-        let keys: Vec<(i64, String)> = m
-            .keys()
-            .filter(|(ts, _)| before.is_none_or(|b| *ts < b))
-            .cloned()
-            .collect();
-        keys.into_iter()
-            .filter_map(|k| {
-                let a = m.remove(&k)?;
-                Some(PingMinute {
-                    ts: k.0,
-                    target: k.1,
-                    host: a.host,
-                    sent: a.sent,
-                    lost: a.lost,
-                    sum_ms: a.sum_ms,
-                    min_ms: a.min_ms,
-                    max_ms: a.max_ms,
-                })
-            })
-            .collect()
+    pub fn set_targets(&self, t: Vec<Target>) {
+        let mut cur = self.targets.lock().unwrap_or_else(|e| e.into_inner());
+        if *cur != t {
+            *cur = t;
+            self.generation.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
-    fn record(&self, wall_s: i64, name: &str, host: &str, rtt: Option<f64>) {
-        let minute = wall_s - wall_s.rem_euclid(60);
-        let mut m = self.minutes.lock().unwrap_or_else(|e| e.into_inner());
-        // Bounded even if the main loop stalls: at most ~2 hours of minutes are kept.
-        if m.len() > 16 * 120 {
-            if let Some(k) = m.keys().next().cloned() {
-                m.remove(&k);
-            }
+    pub fn set_wans(&self, w: Vec<WanProbe>) {
+        let mut cur = self.wans.lock().unwrap_or_else(|e| e.into_inner());
+        if *cur != w {
+            *cur = w;
+            self.generation.fetch_add(1, Ordering::Relaxed);
         }
-        let a = m.entry((minute, name.to_string())).or_default();
-        a.host = host.to_string();
-        a.sent += 1;
-        match rtt {
-            Some(r) => {
-                a.sum_ms += r;
-                a.min_ms = Some(a.min_ms.map_or(r, |x| x.min(r)));
-                a.max_ms = Some(a.max_ms.map_or(r, |x| x.max(r)));
-            }
-            None => a.lost += 1,
+    }
+
+    /// Takes the finished minutes before `before` (all when `None`) and every outage change.
+    pub fn drain(&self, before: Option<i64>) -> Drained {
+        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let keep = |ts: i64| before.is_some_and(|b| ts >= b);
+        let (keep_p, pings): (Vec<_>, Vec<_>) = std::mem::take(&mut p.pings)
+            .into_iter()
+            .partition(|m| keep(m.ts));
+        let (keep_w, wan_pings): (Vec<_>, Vec<_>) = std::mem::take(&mut p.wan_pings)
+            .into_iter()
+            .partition(|m| keep(m.ts));
+        let (keep_m, wan_minutes): (Vec<_>, Vec<_>) = std::mem::take(&mut p.wan_minutes)
+            .into_iter()
+            .partition(|(_, m)| keep(m.ts));
+        p.pings = keep_p;
+        p.wan_pings = keep_w;
+        p.wan_minutes = keep_m;
+        Drained {
+            pings,
+            wan_pings,
+            wan_minutes,
+            outages: std::mem::take(&mut p.outages),
+        }
+    }
+
+    fn push(&self, add: Pending) {
+        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        p.pings.extend(add.pings);
+        p.wan_pings.extend(add.wan_pings);
+        p.wan_minutes.extend(add.wan_minutes);
+        p.outages.extend(add.outages);
+        // Bounded even if the main loop stalls: about 2 hours of minutes are kept.
+        if p.pings.len() > 16 * 120 {
+            let n = p.pings.len() - 16 * 120;
+            p.pings.drain(..n);
+        }
+        if p.wan_pings.len() > 64 * 120 {
+            let n = p.wan_pings.len() - 64 * 120;
+            p.wan_pings.drain(..n);
+        }
+        if p.wan_minutes.len() > 16 * 120 {
+            let n = p.wan_minutes.len() - 16 * 120;
+            p.wan_minutes.drain(..n);
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Outages
+
+/// The outage rule, per WAN, one verdict per round:
+/// - a round whose link is down is a failure with cause `link_down`, at once;
+/// - a round where every gateway probe was lost is `no_gateway_reply`; else where every other
+///   probe was lost, `no_internet_reply`; these open an outage only after `outage_rounds`
+///   consecutive failing rounds (one lost ping is loss, not an outage), and the outage starts at
+///   the first of them;
+/// - while an outage lasts its cause becomes the most severe one seen (link down, then gateway,
+///   then Internet); it ends at the first round where the probes answer again;
+/// - a WAN disabled by the user ends any outage and opens a `disabled` period instead (not a
+///   failure: it does not count against uptime).
+///
+/// Durations therefore carry at most one round of error at each end.
+#[derive(Debug, Clone, Default)]
+pub struct OutageSm {
+    streak: u32,
+    streak_start: i64,
+    streak_cause: Option<Cause>,
+    open: Option<(i64, Cause)>,
+}
+
+/// One round's verdict for a WAN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Ok,
+    Fail(Cause),
+    /// Nothing could be probed (no target resolvable): no evidence either way.
+    Unknown,
+}
+
+fn severity(c: Cause) -> u8 {
+    match c {
+        Cause::LinkDown => 3,
+        Cause::NoGatewayReply => 2,
+        Cause::NoInternetReply => 1,
+        Cause::Disabled => 0,
+    }
+}
+
+fn worse(a: Cause, b: Cause) -> Cause {
+    if severity(b) > severity(a) { b } else { a }
+}
+
+impl OutageSm {
+    /// Feeds one round at `t` (ms); returns the outage rows to write (opened, updated, closed).
+    pub fn step(&mut self, wan: &str, t: i64, v: Verdict, rounds: u32) -> Vec<Outage> {
+        let mut out = Vec::new();
+        let row = |start: i64, end: Option<i64>, cause: Cause| Outage {
+            wan: wan.to_string(),
+            start_ms: start,
+            end_ms: end,
+            cause,
+        };
+        match v {
+            Verdict::Unknown => {}
+            Verdict::Ok => {
+                self.streak = 0;
+                self.streak_cause = None;
+                if let Some((s, c)) = self.open.take() {
+                    out.push(row(s, Some(t), c));
+                }
+            }
+            Verdict::Fail(Cause::Disabled) => {
+                self.streak = 0;
+                self.streak_cause = None;
+                match self.open {
+                    Some((_, Cause::Disabled)) => {}
+                    Some((s, c)) => {
+                        out.push(row(s, Some(t), c));
+                        self.open = Some((t, Cause::Disabled));
+                        out.push(row(t, None, Cause::Disabled));
+                    }
+                    None => {
+                        self.open = Some((t, Cause::Disabled));
+                        out.push(row(t, None, Cause::Disabled));
+                    }
+                }
+            }
+            Verdict::Fail(c) => {
+                if let Some((s, Cause::Disabled)) = self.open {
+                    out.push(row(s, Some(t), Cause::Disabled));
+                    self.open = None;
+                }
+                if self.streak == 0 {
+                    self.streak_start = t;
+                    self.streak_cause = Some(c);
+                } else {
+                    self.streak_cause = Some(self.streak_cause.map_or(c, |x| worse(x, c)));
+                }
+                self.streak += 1;
+                let cause = self.streak_cause.unwrap_or(c);
+                match self.open {
+                    Some((s, oc)) => {
+                        if worse(oc, cause) != oc {
+                            self.open = Some((s, cause));
+                            out.push(row(s, None, cause));
+                        }
+                    }
+                    None => {
+                        let need = if cause == Cause::LinkDown {
+                            1
+                        } else {
+                            rounds.max(1)
+                        };
+                        if self.streak >= need {
+                            self.open = Some((self.streak_start, cause));
+                            out.push(row(self.streak_start, None, cause));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub fn open(&self) -> Option<(i64, Cause)> {
+        self.open
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sockets
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -168,9 +375,44 @@ pub fn parse_reply(buf: &[u8], raw: bool) -> Option<(u8, u16, u16)> {
     ))
 }
 
+fn sockaddr(a: Ipv4Addr) -> libc::sockaddr_in {
+    libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: 0,
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(a).to_be(),
+        },
+        sin_zero: [0; 8],
+    }
+}
+
+/// Classic BPF for a raw ICMP socket: pass echo replies (type 0) whose identifier is `id`.
+fn reply_filter(id: u16) -> [libc::sock_filter; 7] {
+    let f = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
+    [
+        f(0xb1, 0, 0, 0),         // ldxb 4*([0]&0xf): X = IP header length
+        f(0x50, 0, 0, 0),         // ldb [x+0]: ICMP type
+        f(0x15, 0, 3, 0),         // jeq #0 (echo reply) else drop
+        f(0x48, 0, 0, 4),         // ldh [x+4]: identifier
+        f(0x15, 0, 1, id as u32), // jeq #id else drop
+        f(0x06, 0, 0, 0xffff),    // ret: pass
+        f(0x06, 0, 0, 0),         // ret: drop
+    ]
+}
+
 impl Socket {
+    /// A socket for pings through the routing table.
     pub fn open() -> std::io::Result<Socket> {
-        let id = (std::process::id() & 0xffff) as u16;
+        Socket::open_with((std::process::id() & 0xffff) as u16, None, None)
+    }
+
+    /// `id` tells raw sockets' replies apart; `device`/`src` bind the socket to one WAN.
+    pub fn open_with(
+        id: u16,
+        device: Option<&str>,
+        src: Option<Ipv4Addr>,
+    ) -> std::io::Result<Socket> {
+        let mut last = std::io::Error::from_raw_os_error(libc::EPERM);
         for (ty, kind) in [(libc::SOCK_DGRAM, Kind::Dgram), (libc::SOCK_RAW, Kind::Raw)] {
             // SAFETY: plain socket(2); the fd is owned right away.
             let fd = unsafe {
@@ -180,27 +422,78 @@ impl Socket {
                     libc::IPPROTO_ICMP,
                 )
             };
-            if fd >= 0 {
-                return Ok(Socket {
-                    fd: unsafe { OwnedFd::from_raw_fd(fd) },
-                    kind,
-                    id,
-                });
+            if fd < 0 {
+                last = std::io::Error::last_os_error();
+                continue;
+            }
+            let s = Socket {
+                fd: unsafe { OwnedFd::from_raw_fd(fd) },
+                kind,
+                id,
+            };
+            match s.configure(device, src) {
+                Ok(()) => return Ok(s),
+                Err(e) => last = e,
             }
         }
-        Err(std::io::Error::last_os_error())
+        Err(last)
+    }
+
+    fn configure(&self, device: Option<&str>, src: Option<Ipv4Addr>) -> std::io::Result<()> {
+        let fd = self.fd.as_raw_fd();
+        let check = |r: libc::c_int| {
+            if r < 0 {
+                Err(std::io::Error::last_os_error())
+            } else {
+                Ok(())
+            }
+        };
+        if self.kind == Kind::Raw {
+            let filter = reply_filter(self.id);
+            let prog = libc::sock_fprog {
+                len: filter.len() as u16,
+                filter: filter.as_ptr() as *mut libc::sock_filter,
+            };
+            // SAFETY: valid program for the duration of the call (the kernel copies it).
+            check(unsafe {
+                libc::setsockopt(
+                    fd,
+                    libc::SOL_SOCKET,
+                    libc::SO_ATTACH_FILTER,
+                    &prog as *const _ as *const libc::c_void,
+                    std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+                )
+            })?;
+        }
+        if let Some(dev) = device {
+            // SAFETY: the name bytes are valid for the call.
+            check(unsafe {
+                libc::setsockopt(
+                    fd,
+                    libc::SOL_SOCKET,
+                    libc::SO_BINDTODEVICE,
+                    dev.as_ptr() as *const libc::c_void,
+                    dev.len() as libc::socklen_t,
+                )
+            })?;
+        }
+        if let Some(a) = src {
+            let sa = sockaddr(a);
+            // SAFETY: valid sockaddr for the call.
+            check(unsafe {
+                libc::bind(
+                    fd,
+                    &sa as *const libc::sockaddr_in as *const libc::sockaddr,
+                    std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                )
+            })?;
+        }
+        Ok(())
     }
 
     fn send(&self, to: Ipv4Addr, seq: u16) -> std::io::Result<()> {
         let pkt = echo_request(self.id, seq);
-        let addr = libc::sockaddr_in {
-            sin_family: libc::AF_INET as libc::sa_family_t,
-            sin_port: 0,
-            sin_addr: libc::in_addr {
-                s_addr: u32::from(to).to_be(),
-            },
-            sin_zero: [0; 8],
-        };
+        let addr = sockaddr(to);
         // SAFETY: valid buffer and sockaddr for the duration of the call.
         let n = unsafe {
             libc::sendto(
@@ -246,63 +539,185 @@ impl Socket {
         ))
     }
 
-    fn wait_readable(&self, timeout: Duration) -> bool {
-        let mut pfd = libc::pollfd {
-            fd: self.fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-        // SAFETY: one valid pollfd.
-        unsafe { libc::poll(&mut pfd, 1, ms) > 0 }
+    /// Datagram sockets get their id rewritten by the kernel and only see their own replies.
+    fn ours(&self, ty: u8, id: u16, rseq: u16, seq: u16) -> bool {
+        ty == 0 && rseq == seq && (self.kind == Kind::Dgram || id == self.id)
     }
 
     /// Pings every host once with sequence `seq`; returns the RTT (ms) per host, `None` = lost.
+    #[cfg(test)]
     pub fn round(
         &self,
         hosts: &[Ipv4Addr],
         seq: u16,
         timeout: Duration,
     ) -> HashMap<Ipv4Addr, Option<f64>> {
-        let mut sent_at: HashMap<Ipv4Addr, Instant> = HashMap::new();
-        let mut out: HashMap<Ipv4Addr, Option<f64>> = HashMap::new();
-        let mut buf = [0u8; 1500];
-        // Drop stale replies from earlier rounds before sending.
-        while self.recv(&mut buf).is_some() {}
+        let mut sent = Vec::new();
         for &h in hosts {
-            out.insert(h, None);
-            // Stamp before sending: on a fast path the reply can be queued before sendto returns.
             let t0 = Instant::now();
             if self.send(h, seq).is_ok() {
-                sent_at.insert(h, t0);
+                sent.push((h, t0));
             }
         }
-        let start = Instant::now();
-        let mut pending = sent_at.len();
-        while pending > 0 {
-            let Some(left) = timeout.checked_sub(start.elapsed()) else {
-                break;
-            };
-            if !self.wait_readable(left) {
-                break;
-            }
-            while let Some((src, ty, id, rseq)) = self.recv(&mut buf) {
-                // Datagram sockets get their id rewritten by the kernel and only see their replies.
-                let ours = ty == 0 && rseq == seq && (self.kind == Kind::Dgram || id == self.id);
-                if !ours {
-                    continue;
-                }
-                if let (Some(t0), Some(slot)) = (sent_at.get(&src), out.get_mut(&src)) {
-                    if slot.is_none() {
-                        *slot = Some(t0.elapsed().as_secs_f64() * 1000.0);
-                        pending -= 1;
-                    }
-                }
-            }
+        let socks = [self];
+        let mut probes: Vec<ProbeSlot> = sent
+            .iter()
+            .map(|(h, t0)| ProbeSlot {
+                sock: 0,
+                host: *h,
+                t0: *t0,
+                rtt: None,
+            })
+            .collect();
+        collect(&socks, &mut probes, seq, timeout);
+        let mut out: HashMap<Ipv4Addr, Option<f64>> = hosts.iter().map(|h| (*h, None)).collect();
+        for p in probes {
+            out.insert(p.host, p.rtt);
         }
         out
     }
 }
+
+struct ProbeSlot {
+    sock: usize,
+    host: Ipv4Addr,
+    t0: Instant,
+    rtt: Option<f64>,
+}
+
+/// Waits for the replies of `probes` (each sent on `socks[p.sock]`) until all came or `timeout`.
+fn collect(socks: &[&Socket], probes: &mut [ProbeSlot], seq: u16, timeout: Duration) {
+    let start = Instant::now();
+    let mut pending = probes.len();
+    let mut buf = [0u8; 256];
+    let mut pfds: Vec<libc::pollfd> = socks
+        .iter()
+        .map(|s| libc::pollfd {
+            fd: s.fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    while pending > 0 {
+        let Some(left) = timeout.checked_sub(start.elapsed()) else {
+            break;
+        };
+        let ms = (left.as_micros().div_ceil(1000)).min(i32::MAX as u128) as i32;
+        // SAFETY: valid pollfd array.
+        let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) };
+        if n <= 0 {
+            if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            break;
+        }
+        for (i, pfd) in pfds.iter_mut().enumerate() {
+            if pfd.revents == 0 {
+                continue;
+            }
+            pfd.revents = 0;
+            let s = socks[i];
+            while let Some((src, ty, id, rseq)) = s.recv(&mut buf) {
+                if !s.ours(ty, id, rseq, seq) {
+                    continue;
+                }
+                let now = Instant::now();
+                if let Some(p) = probes
+                    .iter_mut()
+                    .find(|p| p.sock == i && p.host == src && p.rtt.is_none())
+                {
+                    p.rtt = Some(now.duration_since(p.t0).as_secs_f64() * 1000.0);
+                    pending -= 1;
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Link state from rtnetlink
+
+/// Subscribed to link and IPv4 address changes; readable when anything changed.
+struct LinkEvents {
+    fd: Option<OwnedFd>,
+}
+
+impl LinkEvents {
+    fn open() -> LinkEvents {
+        // SAFETY: plain socket/bind; the fd is owned right away.
+        let fd = unsafe {
+            libc::socket(
+                libc::AF_NETLINK,
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+                libc::NETLINK_ROUTE,
+            )
+        };
+        if fd < 0 {
+            return LinkEvents { fd: None };
+        }
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let mut sa: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+        sa.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+        sa.nl_groups = (libc::RTMGRP_LINK | libc::RTMGRP_IPV4_IFADDR) as u32;
+        let r = unsafe {
+            libc::bind(
+                fd.as_raw_fd(),
+                &sa as *const libc::sockaddr_nl as *const libc::sockaddr,
+                std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+            )
+        };
+        LinkEvents {
+            fd: (r == 0).then_some(fd),
+        }
+    }
+
+    /// Drains the socket; true when anything changed since the last call (or on overflow).
+    fn changed(&self) -> bool {
+        let Some(fd) = &self.fd else {
+            return false;
+        };
+        let mut buf = [0u8; 4096];
+        let mut any = false;
+        loop {
+            // SAFETY: valid buffer.
+            let n = unsafe {
+                libc::recv(
+                    fd.as_raw_fd(),
+                    buf.as_mut_ptr() as *mut libc::c_void,
+                    buf.len(),
+                    0,
+                )
+            };
+            if n > 0 {
+                any = true;
+                continue;
+            }
+            if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOBUFS) {
+                any = true;
+                continue;
+            }
+            return any;
+        }
+    }
+}
+
+/// (operationally up, first IPv4 address) of each device, in-process (getifaddrs).
+fn link_states() -> HashMap<String, (bool, Option<Ipv4Addr>)> {
+    let mut out = HashMap::new();
+    for l in jammonitor::system::rtnl::links() {
+        let up = l.operstate.as_deref() == Some("UP") && l.flags.iter().any(|f| f == "UP");
+        let addr = l
+            .addr_info
+            .iter()
+            .find(|a| a.family == "inet")
+            .and_then(|a| a.local.parse().ok());
+        out.insert(l.ifname, (up, addr));
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// The loop
 
 fn thread_cpu_us() -> u64 {
     nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
@@ -317,74 +732,594 @@ fn wall_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// The pinger's loop; returns when `shared.stop` is set.
-pub fn run(root: Root, shared: Arc<Shared>) {
-    let mut rings: HashMap<String, VecDeque<(i64, Option<u32>)>> = HashMap::new();
-    let mut socket: Option<Socket> = None;
-    let mut seq: u16 = 0;
-    let t0 = Instant::now();
-    let mut k: u64 = 0;
-    let mut live = String::with_capacity(16 << 10);
-    while !shared.stop.load(Ordering::Relaxed) {
-        let interval = Duration::from_secs(shared.interval_s.load(Ordering::Relaxed).max(1) as u64);
-        let cpu0 = thread_cpu_us();
-        let timeout = Duration::from_millis(shared.timeout_ms.load(Ordering::Relaxed) as u64)
-            .min(interval * 9 / 10);
-        let targets = shared.targets.lock().map(|t| t.clone()).unwrap_or_default();
-        let mut hosts: Vec<Ipv4Addr> = targets.iter().filter_map(|t| t.host).collect();
-        hosts.sort();
-        hosts.dedup();
-        let now_ms = wall_ms();
-        let results = if hosts.is_empty() {
-            HashMap::new()
-        } else {
-            if socket.is_none() {
-                match Socket::open() {
-                    Ok(s) => {
-                        *shared.socket_kind.lock().unwrap_or_else(|e| e.into_inner()) =
-                            if s.kind == Kind::Dgram {
-                                "icmp-datagram"
-                            } else {
-                                "icmp-raw"
-                            }
-                            .into();
-                        socket = Some(s);
-                    }
-                    Err(e) => {
-                        *shared.last_error.lock().unwrap_or_else(|e| e.into_inner()) =
-                            Some(format!("cannot open an ICMP socket: {e}"));
-                    }
+/// One probe of the plan: a live-ring column and a per-minute aggregate.
+struct Probe {
+    /// Index into `Plan::wans`, `None` for a target pinged through the routing table.
+    wan: Option<usize>,
+    /// Target name (routing-table targets) or label (`gateway`, `internet`, an IPv4).
+    name: String,
+    host: Option<Ipv4Addr>,
+    agg: Agg,
+}
+
+struct WanRt {
+    probe: WanProbe,
+    socket: Option<Socket>,
+    bound: (Option<String>, Option<Ipv4Addr>),
+    up: bool,
+    src: Option<Ipv4Addr>,
+    sm: OutageSm,
+    down: u32,
+    disabled: u32,
+}
+
+struct Plan {
+    probes: Vec<Probe>,
+    wans: Vec<WanRt>,
+    live: Vec<LiveTarget>,
+}
+
+/// Live ring kept in memory (so a re-plan can rewrite the file), flat: slot k's values are
+/// `vals[k*n..(k+1)*n]`.
+struct RingMem {
+    slots: usize,
+    n: usize,
+    meta: Vec<(u64, i64)>,
+    vals: Vec<u32>,
+}
+
+impl RingMem {
+    fn new(slots: usize, n: usize) -> RingMem {
+        RingMem {
+            slots,
+            n,
+            meta: vec![(0, 0); slots],
+            vals: vec![NOT_PROBED; slots * n],
+        }
+    }
+    fn slot(&self, round: u64) -> usize {
+        (round % self.slots as u64) as usize
+    }
+}
+
+pub struct Pinger {
+    root: Root,
+    shared: Arc<Shared>,
+    generation: u64,
+    plan: Plan,
+    main_socket: Option<Socket>,
+    events: LinkEvents,
+    ring: RingMem,
+    interval_ms: u32,
+    live_file: Option<std::fs::File>,
+    header_len: usize,
+    minute: i64,
+    round: u64,
+    seq: u16,
+    slot_buf: Vec<u8>,
+    id_base: u16,
+}
+
+impl Pinger {
+    pub fn new(root: Root, shared: Arc<Shared>) -> Pinger {
+        Pinger {
+            root,
+            shared,
+            generation: 0,
+            plan: Plan {
+                probes: Vec::new(),
+                wans: Vec::new(),
+                live: Vec::new(),
+            },
+            main_socket: None,
+            events: LinkEvents::open(),
+            ring: RingMem::new(1, 0),
+            interval_ms: 0,
+            live_file: None,
+            header_len: 0,
+            minute: 0,
+            round: 0,
+            seq: 0,
+            slot_buf: Vec::new(),
+            id_base: (std::process::id() & 0xffff) as u16,
+        }
+    }
+
+    /// Rebuilds the plan after a configuration change, keeping the aggregates, outage state and
+    /// ring history of every target and WAN that stays.
+    fn replan(&mut self, now_ms: i64) {
+        let targets = self
+            .shared
+            .targets
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_default();
+        let wans = self
+            .shared
+            .wans
+            .lock()
+            .map(|w| w.clone())
+            .unwrap_or_default();
+        // Flush the current minute first: a removed target keeps what it measured.
+        self.flush_minute(now_ms, true);
+        let mut old_wans: Vec<WanRt> = std::mem::take(&mut self.plan.wans);
+        let mut new_wans = Vec::new();
+        for w in wans {
+            match old_wans.iter().position(|o| o.probe.name == w.name) {
+                Some(i) => {
+                    let mut o = old_wans.swap_remove(i);
+                    o.probe = w;
+                    new_wans.push(o);
                 }
-            }
-            seq = seq.wrapping_add(1);
-            match &socket {
-                Some(s) => s.round(&hosts, seq, timeout),
-                // No socket: every target counts as lost, visibly, rather than silently absent.
-                None => hosts.iter().map(|h| (*h, None)).collect(),
-            }
-        };
-        let keep = (RING_SECONDS / interval.as_secs().max(1)) as usize + 1;
-        rings.retain(|name, _| targets.iter().any(|t| &t.name == name));
-        for t in &targets {
-            if let Some(h) = t.host {
-                let ring = rings.entry(t.name.clone()).or_default();
-                let rtt = results.get(&h).copied().flatten();
-                ring.push_back((
-                    now_ms,
-                    rtt.map(|r| (r * 1000.0).round().clamp(0.0, u32::MAX as f64) as u32),
-                ));
-                while ring.len() > keep {
-                    ring.pop_front();
-                }
-                shared.record(now_ms.div_euclid(1000), &t.name, &h.to_string(), rtt);
+                None => new_wans.push(WanRt {
+                    probe: w,
+                    socket: None,
+                    bound: (None, None),
+                    up: false,
+                    src: None,
+                    sm: OutageSm::default(),
+                    down: 0,
+                    disabled: 0,
+                }),
             }
         }
-        render_live(&mut live, &targets, &rings, now_ms, interval.as_secs());
-        write_live(&root, live.as_bytes());
+        // A WAN that is no longer managed: its open outage ends now.
+        let mut closed = Vec::new();
+        for o in old_wans {
+            if let Some((s, c)) = o.sm.open() {
+                closed.push(Outage {
+                    wan: o.probe.name.clone(),
+                    start_ms: s,
+                    end_ms: Some(now_ms),
+                    cause: c,
+                });
+            }
+        }
+        let mut probes = Vec::new();
+        let mut live = Vec::new();
+        for t in &targets {
+            probes.push(Probe {
+                wan: None,
+                name: t.name.clone(),
+                host: t.host,
+                agg: Agg::default(),
+            });
+            live.push(LiveTarget {
+                name: t.name.clone(),
+                host: t.host.map(|h| h.to_string()),
+            });
+        }
+        for (i, w) in new_wans.iter().enumerate() {
+            for (label, host) in w.probe.targets.iter().take(MAX_WAN_TARGETS) {
+                probes.push(Probe {
+                    wan: Some(i),
+                    name: label.clone(),
+                    host: *host,
+                    agg: Agg::default(),
+                });
+                live.push(LiveTarget {
+                    name: format!("{}/{label}", w.probe.name),
+                    host: host.map(|h| h.to_string()),
+                });
+            }
+        }
+        let interval = self.shared.interval_ms.load(Ordering::Relaxed).max(100);
+        let slots = (RING_SECONDS * 1000 / interval as u64) as usize + 1;
+        // Carry the ring over by column name.
+        let mut ring = RingMem::new(slots, live.len());
+        let old_cols: HashMap<&str, usize> = self
+            .plan
+            .live
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.as_str(), i))
+            .collect();
+        let mut kept: Vec<(u64, i64, usize)> = (0..self.ring.slots)
+            .filter(|k| self.ring.meta[*k].0 != 0)
+            .map(|k| (self.ring.meta[k].0, self.ring.meta[k].1, k))
+            .collect();
+        kept.sort();
+        let skip = kept.len().saturating_sub(slots);
+        for (round, ts, k) in kept.into_iter().skip(skip) {
+            let dst = ring.slot(round);
+            ring.meta[dst] = (round, ts);
+            for (j, t) in live.iter().enumerate() {
+                if let Some(&c) = old_cols.get(t.name.as_str()) {
+                    ring.vals[dst * ring.n + j] = self.ring.vals[k * self.ring.n + c];
+                }
+            }
+        }
+        self.ring = ring;
+        self.interval_ms = interval;
+        self.plan = Plan {
+            probes,
+            wans: new_wans,
+            live,
+        };
+        self.refresh_links();
+        self.rewrite_live();
+        if !closed.is_empty() {
+            self.shared.push(Pending {
+                outages: closed,
+                ..Default::default()
+            });
+        }
+    }
+
+    /// Link state and address of every WAN device; (re)binds a WAN's socket when they changed.
+    fn refresh_links(&mut self) {
+        if self.plan.wans.is_empty() {
+            return;
+        }
+        let states = link_states();
+        for (i, w) in self.plan.wans.iter_mut().enumerate() {
+            let (up, src) = w
+                .probe
+                .device
+                .as_deref()
+                .and_then(|d| states.get(d).copied())
+                .unwrap_or((false, None));
+            w.up = up && src.is_some();
+            w.src = src;
+            let want = (w.probe.device.clone(), src);
+            if w.bound != want || (w.socket.is_none() && w.up) {
+                w.socket = None;
+                w.bound = want;
+                if w.up && !w.probe.disabled {
+                    let id = self.id_base.wrapping_add(1 + i as u16);
+                    match Socket::open_with(id, w.probe.device.as_deref(), src) {
+                        Ok(s) => w.socket = Some(s),
+                        Err(e) => {
+                            *self
+                                .shared
+                                .last_error
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner()) = Some(format!(
+                                "cannot open an ICMP socket bound to {} ({}): {e}",
+                                w.probe.device.as_deref().unwrap_or("?"),
+                                w.probe.name
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn rewrite_live(&mut self) {
+        let filled: Vec<(u64, i64, &[u32])> = (0..self.ring.slots)
+            .filter(|k| self.ring.meta[*k].0 != 0)
+            .map(|k| {
+                (
+                    self.ring.meta[k].0,
+                    self.ring.meta[k].1,
+                    &self.ring.vals[k * self.ring.n..(k + 1) * self.ring.n],
+                )
+            })
+            .collect();
+        let bytes = live::encode(
+            &self.plan.live,
+            self.interval_ms.div_ceil(1000),
+            self.ring.slots,
+            &filled,
+        );
+        self.header_len = live::header_len_of(&bytes).unwrap_or(0);
+        let path = self.root.path(LIVE_BIN);
+        if let Some(d) = path.parent() {
+            let _ = std::fs::create_dir_all(d);
+        }
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        self.live_file = None;
+        if std::fs::write(&tmp, &bytes).is_ok() && std::fs::rename(&tmp, &path).is_ok() {
+            self.live_file = std::fs::OpenOptions::new().write(true).open(&path).ok();
+        }
+        self.slot_buf = vec![0u8; live::slot_len(self.plan.live.len())];
+    }
+
+    /// Hands the minute's aggregates to the main loop when the minute changed (or `force`).
+    fn flush_minute(&mut self, now_ms: i64, force: bool) {
+        let minute = now_ms.div_euclid(60_000) * 60;
+        if self.minute == 0 {
+            self.minute = minute;
+        }
+        if minute == self.minute && !force {
+            return;
+        }
+        let ts = self.minute;
+        self.minute = minute;
+        let mut add = Pending::default();
+        for p in &mut self.plan.probes {
+            let a = std::mem::take(&mut p.agg);
+            if a.sent == 0 {
+                continue;
+            }
+            match p.wan {
+                None => add.pings.push(PingMinute {
+                    ts,
+                    target: p.name.clone(),
+                    host: p.host.map(|h| h.to_string()).unwrap_or_default(),
+                    sent: a.sent,
+                    lost: a.lost,
+                    sum_ms: a.sum_ms,
+                    min_ms: a.min_ms,
+                    max_ms: a.max_ms,
+                }),
+                Some(w) => add.wan_pings.push(WanPingMinute {
+                    ts,
+                    wan: self.plan.wans[w].probe.name.clone(),
+                    target: p.name.clone(),
+                    sent: a.sent,
+                    lost: a.lost,
+                    sum_ms: a.sum_ms,
+                    min_ms: a.min_ms,
+                    max_ms: a.max_ms,
+                }),
+            }
+        }
+        for w in &mut self.plan.wans {
+            if w.down > 0 || w.disabled > 0 {
+                add.wan_minutes.push((
+                    w.probe.name.clone(),
+                    WanMinute {
+                        ts,
+                        down: w.down,
+                        disabled: w.disabled,
+                    },
+                ));
+            }
+            w.down = 0;
+            w.disabled = 0;
+        }
+        if !add.pings.is_empty() || !add.wan_pings.is_empty() || !add.wan_minutes.is_empty() {
+            self.shared.push(add);
+        }
+    }
+
+    /// One round at wall time `now_ms`.
+    pub fn round(&mut self, now_ms: i64) {
+        let generation = self.shared.generation.load(Ordering::Relaxed);
+        if generation != self.generation
+            || self.shared.interval_ms.load(Ordering::Relaxed).max(100) != self.interval_ms
+        {
+            self.generation = generation;
+            self.replan(now_ms);
+        } else if self.events.changed() {
+            self.refresh_links();
+        }
+        self.flush_minute(now_ms, false);
+        let interval = Duration::from_millis(self.interval_ms as u64);
+        let timeout = Duration::from_millis(self.shared.timeout_ms.load(Ordering::Relaxed) as u64)
+            .min(interval * 9 / 10);
+        self.seq = self.seq.wrapping_add(1);
+        self.round += 1;
+        let seq = self.seq;
+
+        // -- sends
+        let any_main = self
+            .plan
+            .probes
+            .iter()
+            .any(|p| p.wan.is_none() && p.host.is_some());
+        if any_main && self.main_socket.is_none() {
+            match Socket::open() {
+                Ok(s) => {
+                    *self
+                        .shared
+                        .socket_kind
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner()) = if s.kind == Kind::Dgram {
+                        "icmp-datagram"
+                    } else {
+                        "icmp-raw"
+                    }
+                    .into();
+                    self.main_socket = Some(s);
+                }
+                Err(e) => {
+                    *self
+                        .shared
+                        .last_error
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner()) =
+                        Some(format!("cannot open an ICMP socket: {e}"));
+                }
+            }
+        }
+        // Socket index 0 = main, 1 + i = WAN i.
+        let mut slots: Vec<ProbeSlot> = Vec::with_capacity(self.plan.probes.len());
+        let mut slot_of: Vec<Option<usize>> = vec![None; self.plan.probes.len()];
+        // Per probe: Some(true) = sent, Some(false) = send failed (a loss), None = not probed.
+        let mut probed: Vec<Option<bool>> = vec![None; self.plan.probes.len()];
+        let mut sent_to: Vec<Ipv4Addr> = Vec::new();
+        let mut link_failed = false;
+        for (pi, p) in self.plan.probes.iter().enumerate() {
+            let Some(host) = p.host else { continue };
+            let (sock, si) = match p.wan {
+                None => match &self.main_socket {
+                    Some(s) => (s, 0),
+                    None => {
+                        probed[pi] = Some(false);
+                        continue;
+                    }
+                },
+                Some(w) => {
+                    let w_rt = &self.plan.wans[w];
+                    if w_rt.probe.disabled || !w_rt.up {
+                        continue;
+                    }
+                    match &w_rt.socket {
+                        Some(s) => (s, 1 + w),
+                        None => {
+                            probed[pi] = Some(false);
+                            continue;
+                        }
+                    }
+                }
+            };
+            // One echo per distinct host per socket (two names for one address share it).
+            if si == 0 && sent_to.contains(&host) {
+                probed[pi] = Some(true);
+                continue;
+            }
+            let t0 = Instant::now();
+            match sock.send(host, seq) {
+                Ok(()) => {
+                    if si == 0 {
+                        sent_to.push(host);
+                    }
+                    slot_of[pi] = Some(slots.len());
+                    slots.push(ProbeSlot {
+                        sock: si,
+                        host,
+                        t0,
+                        rtt: None,
+                    });
+                    probed[pi] = Some(true);
+                }
+                Err(e) => {
+                    probed[pi] = Some(false);
+                    if si > 0
+                        && matches!(
+                            e.raw_os_error(),
+                            Some(libc::ENETDOWN | libc::ENODEV | libc::EADDRNOTAVAIL)
+                        )
+                    {
+                        link_failed = true;
+                    }
+                }
+            }
+        }
+        // -- replies
+        if !slots.is_empty() {
+            let mut socks: Vec<&Socket> = Vec::with_capacity(1 + self.plan.wans.len());
+            let placeholder = self
+                .main_socket
+                .as_ref()
+                .or_else(|| self.plan.wans.iter().find_map(|w| w.socket.as_ref()));
+            if let Some(ph) = placeholder {
+                socks.push(self.main_socket.as_ref().unwrap_or(ph));
+                for w in &self.plan.wans {
+                    socks.push(w.socket.as_ref().unwrap_or(ph));
+                }
+                // Unused entries point at a real socket but own no probe: never matched.
+                let used: Vec<bool> = (0..socks.len())
+                    .map(|i| slots.iter().any(|s| s.sock == i))
+                    .collect();
+                let mut active: Vec<&Socket> = Vec::new();
+                let mut remap = vec![usize::MAX; socks.len()];
+                for (i, s) in socks.iter().enumerate() {
+                    if used[i] {
+                        remap[i] = active.len();
+                        active.push(s);
+                    }
+                }
+                for s in &mut slots {
+                    s.sock = remap[s.sock];
+                }
+                collect(&active, &mut slots, seq, timeout);
+            }
+        }
+        // -- results: aggregates, ring, per-WAN verdicts
+        let k = self.ring.slot(self.round);
+        self.ring.meta[k] = (self.round, now_ms);
+        let n = self.ring.n;
+        // (gateway probes, gateway answered, other probes, other answered) per WAN
+        let mut per_wan = vec![(0u32, 0u32, 0u32, 0u32); self.plan.wans.len()];
+        for (pi, p) in self.plan.probes.iter_mut().enumerate() {
+            let rtt = match probed[pi] {
+                None => {
+                    self.ring.vals[k * n + pi] = NOT_PROBED;
+                    continue;
+                }
+                Some(false) => None,
+                Some(true) => match slot_of[pi] {
+                    Some(s) => slots[s].rtt,
+                    // A second name for a host already probed this round.
+                    None => slots
+                        .iter()
+                        .find(|s| s.sock == 0 && Some(s.host) == p.host)
+                        .and_then(|s| s.rtt),
+                },
+            };
+            p.agg.add(rtt);
+            self.ring.vals[k * n + pi] = rtt
+                .map(|r| (r * 1000.0).round().clamp(0.0, (NOT_PROBED - 1) as f64) as u32)
+                .unwrap_or(LOST);
+            if let Some(w) = p.wan {
+                let e = &mut per_wan[w];
+                if p.name == "gateway" {
+                    e.0 += 1;
+                    e.1 += rtt.is_some() as u32;
+                } else {
+                    e.2 += 1;
+                    e.3 += rtt.is_some() as u32;
+                }
+            }
+        }
+        let rounds = self.shared.outage_rounds.load(Ordering::Relaxed);
+        let mut outages = Vec::new();
+        for (w, rt) in self.plan.wans.iter_mut().enumerate() {
+            let (g, ga, o, oa) = per_wan[w];
+            let v = if rt.probe.disabled {
+                rt.disabled += 1;
+                Verdict::Fail(Cause::Disabled)
+            } else if !rt.up {
+                rt.down += 1;
+                Verdict::Fail(Cause::LinkDown)
+            } else if g > 0 && ga == 0 {
+                Verdict::Fail(Cause::NoGatewayReply)
+            } else if o > 0 && oa == 0 {
+                Verdict::Fail(Cause::NoInternetReply)
+            } else if g + o == 0 {
+                Verdict::Unknown
+            } else {
+                Verdict::Ok
+            };
+            outages.extend(rt.sm.step(&rt.probe.name, now_ms, v, rounds));
+        }
+        if !outages.is_empty() {
+            self.shared.push(Pending {
+                outages,
+                ..Default::default()
+            });
+        }
+        if link_failed {
+            self.refresh_links();
+        }
+        // -- the round's slot of the live file
+        if let Some(f) = &self.live_file {
+            let sl = self.slot_buf.len();
+            live::encode_slot(
+                &mut self.slot_buf,
+                self.round,
+                now_ms,
+                &self.ring.vals[k * n..(k + 1) * n],
+            );
+            let off = live::slot_offset(self.header_len, sl, self.ring.slots, self.round);
+            let _ = f.write_all_at(&self.slot_buf, off as u64);
+        }
+    }
+
+    /// Stop: the partial minute and the open outages stay as they are (the main loop writes the
+    /// minute; an outage open at stop is closed by the next start).
+    pub fn finish(&mut self) {
+        self.flush_minute(wall_ms(), true);
+    }
+}
+
+/// The pinger's loop; returns when `shared.stop` is set.
+pub fn run(root: Root, shared: Arc<Shared>) {
+    let mut p = Pinger::new(root, shared.clone());
+    let t0 = Instant::now();
+    let mut k: u64 = 0;
+    while !shared.stop.load(Ordering::Relaxed) {
+        let cpu0 = thread_cpu_us();
+        p.round(wall_ms());
         shared.rounds.fetch_add(1, Ordering::Relaxed);
         shared
             .cpu_us
             .fetch_add(thread_cpu_us().saturating_sub(cpu0), Ordering::Relaxed);
+        let interval = Duration::from_millis(p.interval_ms.max(100) as u64);
         // Fixed schedule: round k+1 starts at t0 + (k+1)·interval, skipping rounds we missed.
         k += 1;
         let mut next = t0 + interval * k as u32;
@@ -402,93 +1337,7 @@ pub fn run(root: Root, shared: Arc<Shared>) {
             std::thread::park_timeout(left);
         }
     }
-}
-
-/// The live file (docs/api.md), rendered straight into a reused buffer: it is rewritten every
-/// round, so no JSON tree is built. Names are validated (`[A-Za-z0-9_:-]`) and hosts are IPv4
-/// literals: nothing here needs escaping.
-pub fn render_live(
-    out: &mut String,
-    targets: &[Target],
-    rings: &HashMap<String, VecDeque<(i64, Option<u32>)>>,
-    now_ms: i64,
-    interval_s: u64,
-) {
-    use std::fmt::Write;
-    out.clear();
-    let updated = format!("{}.{:03}", now_ms.div_euclid(1000), now_ms.rem_euclid(1000));
-    let head = format!("\"updated_at\":{updated},\"interval_s\":{interval_s}");
-    let _ = write!(out, "{{{head},\"pings\":{{{head},\"targets\":[");
-    let empty = VecDeque::new();
-    for (i, t) in targets.iter().enumerate() {
-        let ring = rings.get(&t.name).unwrap_or(&empty);
-        if i > 0 {
-            out.push(',');
-        }
-        let _ = write!(out, "{{\"name\":\"{}\",\"host\":", t.name);
-        match t.host {
-            Some(h) => {
-                let _ = write!(out, "\"{h}\"");
-            }
-            None => out.push_str("null"),
-        }
-        out.push_str(",\"series\":[");
-        let mut answered = 0;
-        for (j, (ts, r)) in ring.iter().enumerate() {
-            if j > 0 {
-                out.push(',');
-            }
-            match r {
-                Some(us) => {
-                    answered += 1;
-                    let _ = write!(out, "[{ts},{}]", Ms(*us));
-                }
-                None => {
-                    let _ = write!(out, "[{ts},null]");
-                }
-            }
-        }
-        out.push_str("],\"last_rtt_ms\":");
-        match ring.back().and_then(|(_, r)| *r) {
-            Some(us) => {
-                let _ = write!(out, "{}", Ms(us));
-            }
-            None => out.push_str("null"),
-        }
-        out.push_str(",\"loss_pct\":");
-        if ring.is_empty() {
-            out.push_str("null");
-        } else {
-            let loss = ((ring.len() - answered) as f64 * 1000.0 / ring.len() as f64).round() / 10.0;
-            let _ = write!(out, "{loss}");
-        }
-        out.push('}');
-    }
-    out.push_str("]}}");
-}
-
-/// Microseconds shown as milliseconds with up to 3 decimals (integer formatting: this runs for
-/// every point of the ring every round).
-struct Ms(u32);
-
-impl std::fmt::Display for Ms {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (ms, frac) = (self.0 / 1000, self.0 % 1000);
-        match frac {
-            0 => write!(f, "{ms}"),
-            x if x % 100 == 0 => write!(f, "{ms}.{}", x / 100),
-            x if x % 10 == 0 => write!(f, "{ms}.{:02}", x / 10),
-            x => write!(f, "{ms}.{x:03}"),
-        }
-    }
-}
-
-fn write_live(root: &Root, bytes: &[u8]) {
-    let path = root.path(LIVE_FILE);
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    if std::fs::write(&tmp, bytes).is_ok() {
-        let _ = std::fs::rename(&tmp, &path);
-    }
+    p.finish();
 }
 
 #[cfg(test)]
@@ -509,61 +1358,69 @@ mod tests {
     }
 
     #[test]
-    fn minute_aggregates_drain_in_order() {
-        let s = Shared::new(vec![], 3, 1000);
-        s.record(120, "internet", "1.1.1.1", Some(10.0));
-        s.record(130, "internet", "1.1.1.1", None);
-        s.record(150, "internet", "1.1.1.1", Some(30.0));
-        s.record(185, "internet", "1.1.1.1", Some(5.0));
-        let d = s.drain(Some(180));
-        assert_eq!(d.len(), 1);
+    fn outage_rule() {
+        use Cause::*;
+        use Verdict::*;
+        let mut sm = OutageSm::default();
+        let mut rows = Vec::new();
+        let mut t = 0;
+        let mut feed = |sm: &mut OutageSm, v: Verdict, n: usize, rows: &mut Vec<Outage>| {
+            for _ in 0..n {
+                t += 1000;
+                rows.extend(sm.step("wan2", t, v, 3));
+            }
+        };
+        // Two lost rounds: loss, not an outage.
+        feed(&mut sm, Ok, 2, &mut rows);
+        feed(&mut sm, Fail(NoInternetReply), 2, &mut rows);
+        feed(&mut sm, Ok, 1, &mut rows);
+        assert!(rows.is_empty(), "{rows:?}");
+        // Three: an outage from the first of them until the first answer.
+        feed(&mut sm, Fail(NoGatewayReply), 3, &mut rows);
+        assert_eq!(rows.len(), 1);
         assert_eq!(
-            (
-                d[0].ts,
-                d[0].sent,
-                d[0].lost,
-                d[0].sum_ms,
-                d[0].min_ms,
-                d[0].max_ms
-            ),
-            (120, 3, 1, 40.0, Some(10.0), Some(30.0))
+            (rows[0].start_ms, rows[0].end_ms, rows[0].cause),
+            (6000, None, NoGatewayReply)
         );
-        assert_eq!(s.drain(None).len(), 1);
-        assert!(s.drain(None).is_empty());
-    }
-
-    #[test]
-    fn live_file_is_the_documented_json() {
-        let targets = vec![
-            Target {
-                name: "internet".into(),
-                host: Some(Ipv4Addr::new(1, 1, 1, 1)),
-            },
-            Target {
-                name: "vps".into(),
-                host: None,
-            },
-        ];
-        let mut rings = HashMap::new();
-        rings.insert(
-            "internet".to_string(),
-            VecDeque::from(vec![(1000, Some(12_500)), (2000, Some(9)), (4000, None)]),
-        );
-        let mut out = String::new();
-        render_live(&mut out, &targets, &rings, 4_000_123, 3);
-        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(v["updated_at"], 4000.123);
-        let p = &v["pings"];
-        assert_eq!(p["interval_s"], 3);
+        // The link goes down during it: same outage, worse cause.
+        feed(&mut sm, Fail(LinkDown), 2, &mut rows);
+        feed(&mut sm, Ok, 1, &mut rows);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[1].cause, LinkDown);
         assert_eq!(
-            p["targets"][0]["series"],
-            serde_json::json!([[1000, 12.5], [2000, 0.009], [4000, null]])
+            (rows[2].start_ms, rows[2].end_ms, rows[2].cause),
+            (6000, Some(11000), LinkDown)
         );
-        assert_eq!(p["targets"][0]["last_rtt_ms"], serde_json::Value::Null);
-        assert_eq!(p["targets"][0]["loss_pct"], 33.3);
-        assert_eq!(p["targets"][1]["host"], serde_json::Value::Null);
-        assert_eq!(p["targets"][1]["series"], serde_json::json!([]));
-        assert_eq!(p["targets"][1]["loss_pct"], serde_json::Value::Null);
+        rows.clear();
+        // Link down opens at once; unknown rounds change nothing.
+        feed(&mut sm, Fail(LinkDown), 1, &mut rows);
+        feed(&mut sm, Unknown, 2, &mut rows);
+        feed(&mut sm, Ok, 1, &mut rows);
+        assert_eq!(
+            rows.iter()
+                .map(|o| (o.start_ms, o.end_ms))
+                .collect::<Vec<_>>(),
+            [(12000, None), (12000, Some(15000))]
+        );
+        rows.clear();
+        // Disabled during an outage: the outage ends, a disabled period starts; re-enabled and
+        // fine: the period ends.
+        feed(&mut sm, Fail(LinkDown), 1, &mut rows);
+        feed(&mut sm, Fail(Disabled), 3, &mut rows);
+        feed(&mut sm, Ok, 1, &mut rows);
+        let got: Vec<_> = rows
+            .iter()
+            .map(|o| (o.start_ms, o.end_ms, o.cause))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (16000, None, LinkDown),
+                (16000, Some(17000), LinkDown),
+                (17000, None, Disabled),
+                (17000, Some(20000), Disabled)
+            ]
+        );
     }
 
     #[test]
@@ -573,5 +1430,16 @@ mod tests {
         let lo = Ipv4Addr::new(127, 0, 0, 1);
         let r = s.round(&[lo], 1, Duration::from_millis(500));
         assert!(r[&lo].is_some(), "loopback answers");
+    }
+
+    #[test]
+    fn bound_socket_on_loopback() {
+        // Bound to `lo` and 127.0.0.1 as a WAN socket is bound to its device and address.
+        let Ok(s) = Socket::open_with(0x4242, Some("lo"), Some(Ipv4Addr::LOCALHOST)) else {
+            return;
+        };
+        let lo = Ipv4Addr::new(127, 0, 0, 1);
+        let r = s.round(&[lo], 9, Duration::from_millis(500));
+        assert!(r[&lo].is_some(), "loopback answers a bound socket");
     }
 }

@@ -9,8 +9,11 @@ import * as fmt from '../format.js';
 import {block, row, dl, badge, upBadge, roleBadge, emptyNote} from '../ui.js';
 import {sparkline, COLORS} from '../charts.js';
 import {createThroughput} from '../throughput.js';
+import {outageText} from './wan/history.js';
 
 export const INTERVAL_MS = 5000;
+// The last outage per WAN (wan.history, brief) changes by the minute: fetched in the same poll.
+const HISTORY_MS = 60000;
 const PING_NAMES = {internet: gettext_noop('Internet'), vps: gettext_noop('VPS'), tunnel: gettext_noop('Tunnel')};
 // Sub-millisecond RTTs (a LAN peer, a local tunnel end) keep two significant digits, not "0 ms".
 const rttText = v => (typeof v === 'number' && v > 0 && v < 1
@@ -38,6 +41,7 @@ export function create({api}) {
 	const pingList = h('div', {class: 'jm-pings'});
 	b.pings.body.append(pingNote, pingList);
 	let data = null, receivedAt = 0;
+	let hist = null, histAt = -Infinity;
 	const wanAges = []; // [{el, base}] tracker ages to refresh every tick
 
 	replace(b.wans.body, emptyNote(_('Loading…')));
@@ -56,6 +60,15 @@ export function create({api}) {
 		renderThroughput(d, rates);
 		tick();
 		if (seedState === 'no') await loadSeed(signal); // once per page load, after the first answer
+		if (performance.now() - histAt >= HISTORY_MS) {
+			histAt = performance.now();
+			try {
+				hist = await api.get('wan.history', {signal});
+			} catch (err) {
+				if (err && err.name === 'AbortError') histAt = -Infinity;
+			}
+			renderWans(d.wans || []);
+		}
 	}
 
 	function renderTunnel(d) {
@@ -100,6 +113,8 @@ export function create({api}) {
 			const ageEl = h('span');
 			if (typeof w.tracker_age_s === 'number') wanAges.push({el: ageEl, base: w.tracker_age_s});
 			const title = w.label ? w.label : w.name;
+			const brief = hist && Array.isArray(hist.wans) ? hist.wans.find(x => x.name === w.name) : null;
+			const lo = brief ? outageText(brief.ongoing || brief.last_outage, Date.now() / 1000) : null;
 			return h('article', {class: 'jm-card', 'data-wan': w.name},
 				h('div', {class: 'jm-card-head'},
 					h('strong', {class: 'jm-card-title', text: title}),
@@ -112,6 +127,7 @@ export function create({api}) {
 					row(_('Public IP'), w.public_ip || fmt.DASH),
 					row(_('ASN'), w.asn || fmt.DASH),
 					row(_('Latency'), fmt.ms(w.latency_ms)),
+					brief ? row(_('Last outage'), h('span', {class: 'jm-wan-lastout', text: lo || _('none in 30 days')})) : null,
 					row(_('MPTCP'), w.mptcp_status || fmt.DASH),
 					row(_('Tracker'), w.tracker_state || typeof w.tracker_age_s === 'number'
 						? h('span', {}, w.tracker_state || '', w.tracker_state && typeof w.tracker_age_s === 'number' ? ', ' : '', ageEl)

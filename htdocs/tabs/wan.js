@@ -22,8 +22,11 @@ import {openEdit, openDetails, wanTitle, WRITE_TIMEOUT_MS} from './wan/edit.js';
 import {createAdvanced} from './wan/advanced.js';
 import {writeError} from './wan/messages.js';
 import {uid} from '../dialog.js';
+import {cardPart, openHistory} from './wan/history.js';
 
 export const INTERVAL_MS = 5000;
+// Link history (wan.history) changes by the minute: fetched within the same poll, at most this often.
+const HISTORY_MS = 60000;
 const OK_MESSAGE_MS = 8000;
 
 const ZONES = [
@@ -70,6 +73,7 @@ export function create(ctx) {
 	zoneBox.hidden = true;
 
 	let data = null, receivedAt = 0;
+	let hist = null, histAt = -Infinity; // wan.history, brief form (every WAN)
 	let overlay = null;   // {name: role} shown instead of data's roles (see top of file)
 	let pending = null;   // {names: Set} while a role change is in flight
 	let epoch = 0;        // bumps when a write starts and when it settles
@@ -146,7 +150,18 @@ export function create(ctx) {
 		advanced.update(data);
 		tick();
 		if (!sessionAsked) await askSession(signal);
+		if (performance.now() - histAt >= HISTORY_MS) {
+			histAt = performance.now();
+			try {
+				hist = await api.get('wan.history', {signal});
+			} catch (err) {
+				if (err && err.name === 'AbortError') histAt = -Infinity;
+			}
+			render();
+		}
 	}
+
+	const briefOf = name => (hist && Array.isArray(hist.wans) ? hist.wans.find(b => b.name === name) : null);
 
 	// What this session may do (GET session). Unknown (older server, error): the server decides.
 	async function askSession(signal) {
@@ -170,14 +185,16 @@ export function create(ctx) {
 		const dev = h('span', {class: 'jm-wan-dev'});
 		const ipBtn = h('button', {type: 'button', class: 'jm-link jm-wan-ip', onclick: () => openDetailsFor(name)});
 		const lat = h('span', {class: 'jm-wan-lat', title: _('Latency measured by omr-tracker')});
+		const histPart = cardPart({title: () => rowTitle(name), onOpen: () => openHistoryFor(name)});
 		const handle = h('span', {class: 'jm-handle', 'aria-hidden': 'true', title: _('Drag to another zone'), text: '⠿'});
 		const el = h('div', {class: 'jm-wan-row', role: 'listitem', tabindex: 0, 'data-wan': name,
 			'aria-roledescription': _('movable WAN'), 'aria-describedby': instrId},
 			handle,
 			h('div', {class: 'jm-wan-main'},
 				h('div', {class: 'jm-wan-line'}, nameBtn, sub, h('span', {class: 'jm-badges'}, pend, status)),
-				h('div', {class: 'jm-wan-line jm-wan-facts'}, dev, ipBtn, lat)));
-		const r = {el, nameBtn, sub, status, pend, dev, ipBtn, lat, statusKey: ''};
+				h('div', {class: 'jm-wan-line jm-wan-facts'}, dev, ipBtn, lat),
+				histPart.el));
+		const r = {el, nameBtn, sub, status, pend, dev, ipBtn, lat, histPart, statusKey: ''};
 		rows.set(name, r);
 		return r;
 	}
@@ -197,6 +214,7 @@ export function create(ctx) {
 		setText(r.ipBtn, w.ipv4 ? w.ipv4 + (w.prefix != null ? '/' + w.prefix : '') : _('No IPv4'));
 		r.ipBtn.setAttribute('aria-label', _f('Address details of {wan}', {wan: title}));
 		setText(r.lat, fmt.ms(w.latency_ms));
+		r.histPart.update(briefOf(w.name), Date.now() / 1000);
 		const isPending = !!(pending && pending.names.has(w.name));
 		r.el.classList.toggle('jm-pending', isPending);
 		r.pend.hidden = !isPending;
@@ -219,7 +237,7 @@ export function create(ctx) {
 			updateRow(rows.get(w.name) || makeRow(w.name), w);
 		}
 		for (const [name, r] of rows) {
-			if (!seen.has(name)) { r.el.remove(); rows.delete(name); }
+			if (!seen.has(name)) { r.histPart.destroy(); r.el.remove(); rows.delete(name); }
 		}
 		const isLocked = locked();
 		if (isLocked && dnd.active()) dnd.cancel();
@@ -303,6 +321,12 @@ export function create(ctx) {
 		dialog.el.addEventListener('close', () => { dialog = null; });
 	}
 
+	function openHistoryFor(name) {
+		if (!wanByName(name) || dialog) return;
+		dialog = openHistory(el, {api, wan: name, title: rowTitle(name)});
+		dialog.el.addEventListener('close', () => { dialog = null; });
+	}
+
 	function openDetailsFor(name) {
 		const w = wanByName(name);
 		if (!w || dialog) return;
@@ -324,6 +348,6 @@ export function create(ctx) {
 
 	return {
 		el, intervalMs: INTERVAL_MS, refresh, tick, hide,
-		destroy() { hide(); dnd.destroy(); clearTimeout(msgTimer); },
+		destroy() { hide(); dnd.destroy(); clearTimeout(msgTimer); for (const r of rows.values()) r.histPart.destroy(); },
 	};
 }

@@ -36,6 +36,8 @@ const ACTIONS: &[(&str, Method, Handler)] = &[
     ("wan.edit", Method::Post, wan::edit::handle),
     ("wan.advanced", Method::Post, wan::advanced::handle),
     ("wan.managed", Method::Post, wan::managed::handle),
+    ("wan.history", Method::Get, wan::history::handle),
+    ("wan.history.csv", Method::Get, wan::history::handle_csv),
     ("bandwidth", Method::Get, bandwidth::handle),
     ("bandwidth.csv", Method::Get, bandwidth::handle_csv),
     ("pings", Method::Get, pings::handle),

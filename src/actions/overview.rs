@@ -208,11 +208,9 @@ fn counters(root: &Root, now: f64) -> Value {
     json!({"ts_ms": (now * 1000.0) as u64, "interfaces": ifs})
 }
 
-/// The collector's live ring (`/var/run/jammonitor/live.json`), passed through when present.
+/// The collector's live ring (`store::live`): the targets pinged through the routing table.
 fn live_pings(root: &Root) -> Value {
-    root.read("/var/run/jammonitor/live.json", 512 << 10)
-        .ok()
-        .and_then(|s| serde_json::from_str::<Value>(&s).ok())
-        .and_then(|v| v.get("pings").cloned())
+    crate::store::live::read(root)
+        .map(|r| crate::store::live::to_json(&r).0)
         .unwrap_or(Value::Null)
 }

@@ -36,11 +36,8 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
             })
         })
         .collect();
-    let live = root
-        .read(status::LIVE_FILE, 512 << 10)
-        .ok()
-        .and_then(|s| serde_json::from_str::<Value>(&s).ok())
-        .and_then(|v| v.get("pings").cloned())
+    let live = crate::store::live::read(root)
+        .map(|r| crate::store::live::to_json(&r).0)
         .unwrap_or(Value::Null);
     Ok(Response::ok(json!({
         "generated_at": now,

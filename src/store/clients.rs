@@ -49,15 +49,12 @@ pub struct Summary {
 fn sums(conn: &Connection, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<HashMap<i64, RxTx>> {
     let mut st = conn.prepare_cached(sql)?;
     let mut rows = st.query(p)?;
-    let mut out = HashMap::new();
+    // Summed here rather than with GROUP BY: SQLite would sort the range by client first.
+    let mut out: HashMap<i64, RxTx> = HashMap::new();
     while let Some(r) = rows.next()? {
-        out.insert(
-            r.get::<_, i64>(0)?,
-            RxTx {
-                rx: r.get::<_, i64>(1)?.max(0) as u64,
-                tx: r.get::<_, i64>(2)?.max(0) as u64,
-            },
-        );
+        let e = out.entry(r.get::<_, i64>(0)?).or_default();
+        e.rx += r.get::<_, i64>(1)?.max(0) as u64;
+        e.tx += r.get::<_, i64>(2)?.max(0) as u64;
     }
     Ok(out)
 }
@@ -87,18 +84,18 @@ pub fn summary(conn: &Connection, now: i64, offset: i32, stale_after: i64) -> Re
     }
     s.today = sums(
         conn,
-        "SELECT client, SUM(rx), SUM(tx) FROM client_day WHERE day = ?1 GROUP BY client",
+        "SELECT client, rx, tx FROM client_day WHERE day = ?1",
         &[&b.day],
     )?;
     s.month = sums(
         conn,
-        "SELECT client, SUM(rx), SUM(tx) FROM client_month WHERE month = ?1 GROUP BY client",
+        "SELECT client, rx, tx FROM client_month WHERE month = ?1",
         &[&b.month],
     )?;
     let first = period::day_minus(&b.day, 29).unwrap_or_default();
     s.days30 = sums(
         conn,
-        "SELECT client, SUM(rx), SUM(tx) FROM client_day WHERE day >= ?1 GROUP BY client",
+        "SELECT client, rx, tx FROM client_day WHERE day >= ?1",
         &[&first],
     )?;
     // Rates: bytes and covered seconds of the same samples (written in one transaction).
@@ -119,7 +116,7 @@ pub fn summary(conn: &Connection, now: i64, offset: i32, stale_after: i64) -> Re
             };
             let bytes = sums(
                 conn,
-                "SELECT client, SUM(rx), SUM(tx) FROM client_minute WHERE ts >= ?1 AND ts <= ?2 GROUP BY client",
+                "SELECT client, rx, tx FROM client_minute WHERE ts >= ?1 AND ts <= ?2",
                 &[&from, &ts0],
             )?;
             s.rate = bytes

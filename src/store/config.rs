@@ -21,6 +21,14 @@
 //!     list ping_target 'internet=1.1.1.1'   # name=IPv4 or name=auto (vps, tunnel)
 //!     list ping_target 'vps=auto'
 //!     list ping_target 'tunnel=auto'
+//!     option wan_ping '1'             # 0: no per-WAN pings at all (outages from link state only)
+//!     list wan_target 'gateway'       # pinged through every managed WAN (bound to its device and
+//!     list wan_target 'internet'      # address): gateway, a ping_target name, or an IPv4 (≤ 4)
+//!     option outage_rounds '3'        # consecutive rounds without any reply that make an outage (1–100)
+//! config wan_ping                     # per-WAN override of the wan_target list
+//!     option wan 'wan2'
+//!     list target 'gateway'
+//!     list target '9.9.9.9'
 //! config remote_ap
 //!     option name 'garden'
 //!     option ip '192.168.100.20'        # pinged as target ap:garden
@@ -59,6 +67,15 @@ pub struct Config {
     pub retention: Retention,
     pub max_rate_bps: u64,
     pub targets: Vec<TargetSpec>,
+    /// Per-WAN pings on (`wan_ping`, default 1).
+    pub wan_ping: bool,
+    /// What every managed WAN pings through itself (`gateway`, a `targets` name, or an IPv4).
+    pub wan_targets: Vec<String>,
+    /// Per-WAN replacements of `wan_targets` (`config wan_ping`).
+    pub wan_overrides: Vec<(String, Vec<String>)>,
+    /// A WAN whose probes all failed for this many consecutive rounds is in an outage (a link
+    /// that is down is at once).
+    pub outage_rounds: u32,
     /// Options that were refused (their defaults apply).
     pub problems: Vec<String>,
 }
@@ -90,6 +107,10 @@ impl Default for Config {
                     host: Host::Auto,
                 },
             ],
+            wan_ping: true,
+            wan_targets: vec!["gateway".into(), "internet".into()],
+            wan_overrides: Vec::new(),
+            outage_rounds: 3,
             problems: Vec::new(),
         }
     }
@@ -103,6 +124,33 @@ pub fn valid_path(p: &str) -> bool {
         && !p.ends_with('/')
         && p.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"/_.-".contains(&b))
+}
+
+/// Most targets pinged through one WAN.
+pub const MAX_WAN_TARGETS: usize = 4;
+
+/// A per-WAN target: `gateway`, a ping target's name, or an IPv4 literal.
+pub fn valid_wan_target(t: &str) -> bool {
+    t == "gateway" || valid_target_name(t) || t.parse::<Ipv4Addr>().is_ok()
+}
+
+fn wan_target_list(items: Vec<&str>, what: &str, problems: &mut Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in items {
+        let t = t.trim();
+        if !valid_wan_target(t) {
+            problems.push(format!(
+                "{what} {t:?} ignored: expected gateway, a ping_target name or an IPv4 address"
+            ));
+        } else if out.len() >= MAX_WAN_TARGETS {
+            problems.push(format!(
+                "{what} {t:?} ignored: at most {MAX_WAN_TARGETS} targets per WAN"
+            ));
+        } else if !out.iter().any(|x| x == t) {
+            out.push(t.to_string());
+        }
+    }
+    out
 }
 
 /// A target or AP name: what follows `ap:` too.
@@ -216,6 +264,37 @@ pub fn load(jm: &Uci) -> Config {
             )),
         }
     }
+    let mut outage = c.outage_rounds;
+    if let Some(v) = get("outage_rounds") {
+        match v.parse::<u32>() {
+            Ok(n) if (1..=100).contains(&n) => outage = n,
+            _ => problems.push(format!(
+                "jammonitor.main.outage_rounds={v:?} ignored: must be 1–100"
+            )),
+        }
+    }
+    c.outage_rounds = outage;
+    match get("wan_ping") {
+        None | Some("1") => {}
+        Some("0") => c.wan_ping = false,
+        Some(v) => problems.push(format!(
+            "jammonitor.main.wan_ping={v:?} ignored: must be 0 or 1"
+        )),
+    }
+    let listed = main.map(|s| s.list("wan_target")).unwrap_or_default();
+    if !listed.is_empty() {
+        c.wan_targets = wan_target_list(listed, "wan_target", &mut problems);
+    }
+    for s in jm.of_type("wan_ping") {
+        let wan = s.get("wan").unwrap_or(&s.name).to_string();
+        if !crate::wans::valid_iface_name(&wan) {
+            problems.push(format!("wan_ping {wan:?} ignored: not an interface name"));
+            continue;
+        }
+        let list = wan_target_list(s.list("target"), "wan_ping target", &mut problems);
+        c.wan_overrides.retain(|(w, _)| *w != wan);
+        c.wan_overrides.push((wan, list));
+    }
     c.problems = problems;
     c
 }
@@ -257,5 +336,36 @@ mod tests {
             ]
         );
         assert_eq!(c.problems.len(), 4, "{:?}", c.problems);
+        assert_eq!(c.wan_targets, ["gateway", "internet"]);
+        assert_eq!(c.outage_rounds, 3);
+    }
+
+    #[test]
+    fn wan_targets_and_overrides() {
+        let jm = parse(
+            "config jammonitor 'main'\n\tlist wan_target 'gateway'\n\tlist wan_target 'vps'\n\
+             \tlist wan_target 'bad target'\n\toption outage_rounds '5'\n\
+             config wan_ping\n\toption wan 'wan2'\n\tlist target '9.9.9.9'\n\tlist target 'gateway'\n\
+             \tlist target 'a'\n\tlist target 'b'\n\tlist target 'c'\n",
+        )
+        .unwrap();
+        let c = load(&jm);
+        assert_eq!(c.wan_targets, ["gateway", "vps"]);
+        assert_eq!(c.outage_rounds, 5);
+        assert_eq!(
+            c.wan_overrides,
+            [(
+                "wan2".to_string(),
+                vec!["9.9.9.9".into(), "gateway".into(), "a".into(), "b".into()]
+            )]
+        );
+        assert_eq!(c.problems.len(), 2, "{:?}", c.problems);
+        let c = load(&parse("config jammonitor 'main'\n\toption outage_rounds '0'\n").unwrap());
+        assert_eq!(
+            (c.outage_rounds, c.problems.len(), c.wan_ping),
+            (3, 1, true)
+        );
+        let c = load(&parse("config jammonitor 'main'\n\toption wan_ping '0'\n").unwrap());
+        assert!(!c.wan_ping);
     }
 }

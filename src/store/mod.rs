@@ -13,6 +13,8 @@ pub mod clients;
 pub mod config;
 pub mod counters;
 pub mod ifaces;
+pub mod linkhist;
+pub mod live;
 pub mod period;
 pub mod query;
 pub mod schema;
@@ -87,6 +89,72 @@ pub struct PingMinute {
     pub max_ms: Option<f64>,
 }
 
+/// One minute of pings sent through one WAN (bound to its device and address) to one target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WanPingMinute {
+    pub ts: i64,
+    pub wan: String,
+    /// `gateway`, a ping target's name, or an IPv4 literal (config `wan_target`).
+    pub target: String,
+    pub sent: u32,
+    pub lost: u32,
+    pub sum_ms: f64,
+    pub min_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+}
+
+/// Rounds of one minute in which a WAN was not probed: link down, or disabled by the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WanMinute {
+    pub ts: i64,
+    pub down: u32,
+    pub disabled: u32,
+}
+
+/// Why a WAN was out (`wan_outage.cause`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    LinkDown,
+    NoGatewayReply,
+    NoInternetReply,
+    Disabled,
+}
+
+impl Cause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::LinkDown => "link_down",
+            Cause::NoGatewayReply => "no_gateway_reply",
+            Cause::NoInternetReply => "no_internet_reply",
+            Cause::Disabled => "disabled",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Cause> {
+        [
+            Cause::LinkDown,
+            Cause::NoGatewayReply,
+            Cause::NoInternetReply,
+            Cause::Disabled,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
+    /// A failure of the link (counts against uptime); `Disabled` is the user's choice.
+    pub fn is_failure(self) -> bool {
+        self != Cause::Disabled
+    }
+}
+
+/// An outage (or a period disabled by the user) of one WAN; `end_ms` is `None` while it lasts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outage {
+    pub wan: String,
+    pub start_ms: i64,
+    pub end_ms: Option<i64>,
+    pub cause: Cause,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Health {
     pub cpu_pct: Option<f64>,
@@ -119,6 +187,10 @@ pub struct Sample {
     pub ifaces: Vec<IfaceTraffic>,
     pub clients: Vec<ClientTraffic>,
     pub pings: Vec<PingMinute>,
+    /// Per-WAN pings, per-WAN unprobed rounds (by WAN name), outages opened or closed.
+    pub wan_pings: Vec<WanPingMinute>,
+    pub wan_minutes: Vec<(String, WanMinute)>,
+    pub outages: Vec<Outage>,
     pub health: Option<Health>,
     /// WAN up/down transitions (`wan` UCI name, up).
     pub wan_events: Vec<(String, bool)>,

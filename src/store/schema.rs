@@ -57,6 +57,20 @@ pub const MIGRATIONS: &[&str] = &[
                                tx INTEGER NOT NULL, boot_ms INTEGER NOT NULL, boot INTEGER NOT NULL,
                                ts INTEGER NOT NULL) WITHOUT ROWID;
     ",
+    // v2: link reliability (issue 19). Pings sent through each WAN (socket bound to its device and
+    // address), per minute and target, like ping_minute; the rounds a WAN was not probed because
+    // its link was down or the user disabled it (only minutes that had any); outages and
+    // disabled periods with their cause (`end_ms` NULL while it lasts).
+    "
+    CREATE TABLE wan_ping_minute(ts INTEGER NOT NULL, wan TEXT NOT NULL, target TEXT NOT NULL,
+                                 sent INTEGER NOT NULL, lost INTEGER NOT NULL,
+                                 sum_us INTEGER NOT NULL, min_us INTEGER, max_us INTEGER,
+                                 PRIMARY KEY(ts, wan, target)) WITHOUT ROWID;
+    CREATE TABLE wan_minute(ts INTEGER NOT NULL, wan TEXT NOT NULL, down INTEGER NOT NULL,
+                            disabled INTEGER NOT NULL, PRIMARY KEY(ts, wan)) WITHOUT ROWID;
+    CREATE TABLE wan_outage(wan TEXT NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER,
+                            cause TEXT NOT NULL, PRIMARY KEY(wan, start_ms)) WITHOUT ROWID;
+    ",
 ];
 
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
@@ -95,4 +109,7 @@ pub const TABLES: &[&str] = &[
     "ping_minute",
     "health_minute",
     "wan_event",
+    "wan_ping_minute",
+    "wan_minute",
+    "wan_outage",
 ];

@@ -6,7 +6,6 @@ use crate::system::Root;
 use serde::{Deserialize, Serialize};
 
 pub const STATUS_FILE: &str = "/var/run/jammonitor/collector.json";
-pub const LIVE_FILE: &str = "/var/run/jammonitor/live.json";
 /// The daemon's single-instance flock (not one of `system::lock`'s writer locks: those are
 /// `<name>.lock` too, so writer locks must never be named `collector`).
 pub const LOCK_FILE: &str = "/var/run/jammonitor/collector.lock";

@@ -97,6 +97,44 @@ impl Store {
                     t.execute(params![m.target, m.host, m.ts])?;
                 }
             }
+            if !s.wan_pings.is_empty() {
+                let mut p = tx.prepare_cached(UPSERT_WAN_PING)?;
+                for m in s
+                    .wan_pings
+                    .iter()
+                    .filter(|m| period::clock_synced(m.ts) && m.ts <= s.ts)
+                {
+                    p.execute(params![
+                        m.ts,
+                        m.wan,
+                        m.target,
+                        m.sent,
+                        m.lost,
+                        us(m.sum_ms),
+                        m.min_ms.map(us),
+                        m.max_ms.map(us)
+                    ])?;
+                }
+            }
+            for (wan, m) in s
+                .wan_minutes
+                .iter()
+                .filter(|(_, m)| period::clock_synced(m.ts) && m.ts <= s.ts)
+            {
+                tx.prepare_cached(UPSERT_WAN_MINUTE)?
+                    .execute(params![m.ts, wan, m.down, m.disabled])?;
+            }
+            for o in s
+                .outages
+                .iter()
+                .filter(|o| period::clock_synced(o.start_ms / 1000))
+            {
+                tx.prepare_cached(
+                    "INSERT INTO wan_outage(wan, start_ms, end_ms, cause) VALUES(?1, ?2, ?3, ?4)
+                     ON CONFLICT(wan, start_ms) DO UPDATE SET end_ms = excluded.end_ms, cause = excluded.cause",
+                )?
+                .execute(params![o.wan, o.start_ms, o.end_ms, o.cause.as_str()])?;
+            }
             if let Some(h) = &s.health {
                 let x = |v: Option<f64>, k: f64| v.map(|v| (v * k).round() as i64);
                 tx.prepare_cached(
@@ -169,6 +207,19 @@ impl Store {
     }
 
     /// Deletes rows older than each tier's retention. Returns the number of rows deleted.
+    /// Closes the outages a previous run left open (it stopped or was killed during them): they
+    /// end at the last minute that run recorded for that WAN (never before they started).
+    pub fn close_open_outages(&mut self) -> Result<usize> {
+        Ok(self.conn.execute(
+            "UPDATE wan_outage SET end_ms = MAX(start_ms, coalesce(
+                 (SELECT (MAX(ts) + 60) * 1000 FROM wan_ping_minute p WHERE p.wan = wan_outage.wan),
+                 (SELECT (MAX(ts) + 60) * 1000 FROM wan_minute m WHERE m.wan = wan_outage.wan),
+                 start_ms))
+             WHERE end_ms IS NULL",
+            [],
+        )?)
+    }
+
     pub fn sweep(&mut self, now: i64, offset: i32, r: &Retention) -> Result<usize> {
         let b = period::buckets(now, offset);
         let minute_cut = now - r.minute_hours.max(1) as i64 * 3600;
@@ -195,6 +246,12 @@ impl Store {
         }
         n += tx.execute("DELETE FROM ping_minute WHERE ts < ?1", [raw_cut])?;
         n += tx.execute("DELETE FROM health_minute WHERE ts < ?1", [raw_cut])?;
+        n += tx.execute("DELETE FROM wan_ping_minute WHERE ts < ?1", [raw_cut])?;
+        n += tx.execute("DELETE FROM wan_minute WHERE ts < ?1", [raw_cut])?;
+        n += tx.execute(
+            "DELETE FROM wan_outage WHERE end_ms IS NOT NULL AND end_ms < ?1",
+            [raw_cut * 1000],
+        )?;
         n += tx.execute(
             "DELETE FROM ping_target WHERE target NOT IN (SELECT DISTINCT target FROM ping_minute)",
             [],
@@ -305,6 +362,15 @@ impl Store {
                    ON CONFLICT(target) DO UPDATE SET host = excluded.host, updated_at = excluded.updated_at
                    WHERE excluded.updated_at >= updated_at;
                  INSERT OR IGNORE INTO main.health_minute SELECT * FROM src.health_minute;
+                 INSERT INTO main.wan_ping_minute SELECT * FROM src.wan_ping_minute WHERE true
+                   ON CONFLICT(ts, wan, target) DO UPDATE SET sent = sent + excluded.sent, lost = lost + excluded.lost,
+                     sum_us = sum_us + excluded.sum_us,
+                     min_us = MIN(coalesce(min_us, excluded.min_us), coalesce(excluded.min_us, min_us)),
+                     max_us = MAX(coalesce(max_us, excluded.max_us), coalesce(excluded.max_us, max_us));
+                 INSERT INTO main.wan_minute SELECT * FROM src.wan_minute WHERE true
+                   ON CONFLICT(ts, wan) DO UPDATE SET down = down + excluded.down, disabled = disabled + excluded.disabled;
+                 INSERT INTO main.wan_outage SELECT * FROM src.wan_outage WHERE true
+                   ON CONFLICT(wan, start_ms) DO UPDATE SET end_ms = coalesce(excluded.end_ms, end_ms);
                  INSERT OR IGNORE INTO main.wan_event SELECT * FROM src.wan_event;
                  INSERT INTO main.counter_state SELECT * FROM src.counter_state WHERE true
                    ON CONFLICT(iface) DO UPDATE SET ifindex = excluded.ifindex, rx = excluded.rx, tx = excluded.tx,
@@ -374,3 +440,12 @@ const UPSERT_PING: &str = "INSERT INTO ping_minute(ts, target, sent, lost, sum_u
        sum_us = sum_us + excluded.sum_us,
        min_us = MIN(coalesce(min_us, excluded.min_us), coalesce(excluded.min_us, min_us)),
        max_us = MAX(coalesce(max_us, excluded.max_us), coalesce(excluded.max_us, max_us))";
+
+const UPSERT_WAN_PING: &str = "INSERT INTO wan_ping_minute(ts, wan, target, sent, lost, sum_us, min_us, max_us) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)
+     ON CONFLICT(ts, wan, target) DO UPDATE SET sent = sent + excluded.sent, lost = lost + excluded.lost,
+       sum_us = sum_us + excluded.sum_us,
+       min_us = MIN(coalesce(min_us, excluded.min_us), coalesce(excluded.min_us, min_us)),
+       max_us = MAX(coalesce(max_us, excluded.max_us), coalesce(excluded.max_us, max_us))";
+
+const UPSERT_WAN_MINUTE: &str = "INSERT INTO wan_minute(ts, wan, down, disabled) VALUES(?1,?2,?3,?4)
+     ON CONFLICT(ts, wan) DO UPDATE SET down = down + excluded.down, disabled = disabled + excluded.disabled";

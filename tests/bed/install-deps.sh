@@ -17,6 +17,7 @@ lighttpd
 iputils-ping
 nftables
 conntrack
+iptables
 e2fsprogs
 chromium
 vnstat

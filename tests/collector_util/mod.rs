@@ -99,16 +99,35 @@ pub fn set_counters(root: &TestRoot, ifs: &[(&str, u32, u64, u64)]) {
         s.push_str(&format!(
             "{name:>6}: {rx} 1 0 0 0 0 0 0 {tx} 1 0 0 0 0 0 0\n"
         ));
-        root.write(
-            &format!("sys/class/net/{name}/ifindex"),
-            &format!("{ifindex}\n"),
-        );
-        root.write(&format!("sys/class/net/{name}/operstate"), "up\n");
+        // Atomically (tmp + rename), like /proc/net/dev below: the collector reads these while
+        // the test rewrites them every few ms, and a half-written ifindex reads as 0, which is
+        // a new interface (a counter reset counted again).
+        for (file, text) in [
+            ("ifindex", format!("{ifindex}\n")),
+            ("operstate", "up\n".into()),
+        ] {
+            let p = root.file(&format!("sys/class/net/{name}/{file}"));
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            let tmp = p.with_extension("tmp");
+            std::fs::write(&tmp, text).unwrap();
+            std::fs::rename(tmp, p).unwrap();
+        }
     }
     let p = root.file("proc/net/dev");
     let tmp = p.with_extension("tmp");
     std::fs::write(&tmp, s).unwrap();
     std::fs::rename(tmp, p).unwrap();
+}
+
+/// The collector's live ring as the CGI shows it: `{"pings": …, "wans": …}` (Null when absent).
+pub fn live_json(root: &TestRoot) -> Value {
+    match jammonitor::store::live::read(&jammonitor::system::Root::new(&root.path)) {
+        Some(r) => {
+            let (p, w) = jammonitor::store::live::to_json(&r);
+            serde_json::json!({"pings": p, "wans": w})
+        }
+        None => Value::Null,
+    }
 }
 
 pub fn status(root: &TestRoot) -> Value {

@@ -283,8 +283,13 @@ pub fn build(root: &Root) -> ApiResult<Value> {
             let mac = c.mac.as_deref();
             let m = mac.and_then(|m| metas.get(m)).cloned().unwrap_or_default();
             let vc = mac.and_then(|m| vendor_classes.get(m)).map(String::as_str);
-            let det = kind::detect(mac, c.hostname.as_deref(), vc);
             let res = mac.and_then(|m| reservations.iter().find(|r| r.mac == m));
+            // A device that sends no name may still be named by its reservation.
+            let name_hint = c
+                .hostname
+                .as_deref()
+                .or_else(|| res.and_then(|r| r.name.as_deref()));
+            let det = kind::detect(mac, name_hint, vc);
             let ip4 = c.ipv4.as_deref().and_then(|i| i.parse::<Ipv4Addr>().ok());
             let subnet = ip4.and_then(|ip| subnets.iter().find(|s| s.contains(ip)));
             // Fresh history: every client has a rate (0 when it moved nothing); stale: none.
@@ -333,11 +338,7 @@ pub fn build(root: &Root) -> ApiResult<Value> {
             .map(u32::from)
             .unwrap_or(u32::MAX)
     };
-    out.sort_by(|a, b| {
-        ip_key(a)
-            .cmp(&ip_key(b))
-            .then_with(|| a["mac"].as_str().cmp(&b["mac"].as_str()))
-    });
+    out.sort_by_cached_key(|v| (ip_key(v), v["mac"].as_str().map(str::to_string)));
 
     let tail = tailscale::status(root).map(|r| match r {
         Ok(s) => json!({"available": true, "status": s}),

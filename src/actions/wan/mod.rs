@@ -5,5 +5,6 @@
 pub mod advanced;
 pub mod edit;
 pub mod get;
+pub mod history;
 pub mod managed;
 pub mod roles;

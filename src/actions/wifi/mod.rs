@@ -59,10 +59,12 @@ pub fn build(root: &Root, bus: &dyn wireless::Ubus) -> ApiResult<Value> {
     // -- remote APs: configured list + what the collector measured
     let cfg = config::load(&uci::load(root, "jammonitor")?);
     let aps = aps::list(&uci::load(root, "jammonitor")?);
-    let live: Value = root
-        .read(status::LIVE_FILE, 512 << 10)
-        .ok()
-        .and_then(|s| serde_json::from_str(&s).ok())
+    // The collector's live ring (store::live), in the shape of the former live.json.
+    let live: Value = crate::store::live::read(root)
+        .map(|r| {
+            let (pings, _) = crate::store::live::to_json(&r);
+            json!({"updated_at": pings["updated_at"].clone(), "pings": pings})
+        })
         .unwrap_or(Value::Null);
     let live_updated = live["updated_at"].as_f64();
     let live_targets: HashMap<String, Value> = live["pings"]["targets"]
