@@ -5,7 +5,7 @@
 CARGO ?= cargo
 RELEASE := target/release
 
-.PHONY: all build deps uci webstack pkgtools pkg-build lint i18n i18n-check unit test test-browser test-package ipk apk packages bench fuzz fuzz-smoke run stop clean
+.PHONY: all build deps uci webstack luci pkgtools pkg-build lint i18n i18n-check unit test test-browser test-package ipk apk packages bench fuzz fuzz-smoke run stop clean
 
 all: build
 
@@ -18,8 +18,12 @@ uci:
 	tests/bed/build-uci.sh
 
 # The router's web stack (ubusd, rpcd, uhttpd, libubox/libubus/libuci) from tests/vendor/openwrt.
-# ubusd, rpcd, uhttpd (and ucode, for real LuCI in the bed: tests/bed/build-luci.sh) from tests/vendor/.
 webstack:
+	tests/bed/build-webstack.sh
+
+# Real LuCI for the test bed: the web stack with ucode, LuCI's native parts (tests/bed/build-luci.sh).
+# `JM_LUCI=1 make run` serves it; `JM_LUCI=1 tests/browser/run.sh luci/` runs its browser test.
+luci:
 	WEBSTACK_UCODE=1 tests/bed/build-webstack.sh
 	tests/bed/build-luci.sh
 

@@ -53,10 +53,10 @@ if [ "$mode" = rig ]; then need_tools $RIG_TOOLS lighttpd; else need_tools light
 # -- rig, server, traffic, collector
 if [ "$mode" = rig ]; then
     "$REPO/tests/rig/rig.sh" up
-    "$REPO/tests/rig/serve.sh" start --luci --port "$port"
+    "$REPO/tests/rig/serve.sh" start ${JM_LUCI:+--luci} --port "$port"
     if [ "$traffic" = 1 ]; then "$REPO/tests/rig/rig.sh" traffic --bg "$traffic_secs"; fi
 else
-    "$REPO/tests/rig/serve.sh" start --host-only --luci --port "$port"
+    "$REPO/tests/rig/serve.sh" start --host-only ${JM_LUCI:+--luci} --port "$port"
 fi
 # shellcheck disable=SC1090,SC1091
 . "$RUN_DIR/server.env"
@@ -88,7 +88,7 @@ JamMonitor is running — $([ "$mode" = rig ] && echo "rig mode: a simulated OMR
 
   Dashboard:            $base#sid=$JM_SID
   Dashboard, read-only: $base#sid=$JM_SID_RO
-  Inside real LuCI:     ${JM_LUCI_URL:-}/cgi-bin/luci/admin/status/jammonitor  (log in as root / jm-admin;
+  Inside real LuCI:     ${JM_LUCI_URL:-(JM_LUCI=1 make run)}/cgi-bin/luci/admin/status/jammonitor  (root / jm-admin;
                         themes and LuCI's language: tests/bed/luci-root.sh theme|lang .run/root …)
 
   The #sid=… part is a real rpcd session, logged in just now on the live root's own ubusd + rpcd

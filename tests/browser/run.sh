@@ -48,7 +48,7 @@ if ! server_up; then
     echo "browser tests: no running rig server; starting one (tests/rig/rig.sh up, serve.sh start)" >&2
     started=1
     "$REPO/tests/rig/rig.sh" up
-    "$REPO/tests/rig/serve.sh" start --luci --port "${JM_TEST_PORT:-18089}"
+    "$REPO/tests/rig/serve.sh" start ${JM_LUCI:+--luci} --port "${JM_TEST_PORT:-18089}"
     # Client traffic makes the throughput graphs of the screenshots move; optional.
     "$REPO/tests/rig/rig.sh" traffic --bg 300 >/dev/null 2>&1 || true
     server_up || { echo "browser tests: the server does not answer" >&2; exit 1; }
