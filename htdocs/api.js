@@ -56,9 +56,9 @@ export function createApi({sessionId, apiBase = '/cgi-bin/jammonitor/api/'}) {
 		get: (action, opts) => send('GET', action, opts).then(unwrap),
 		post: (action, body, opts) => send('POST', action, {...opts, body: body ?? {}}).then(unwrap),
 		// Downloads go through fetch + Blob so the sid never appears in a URL
-		// (history, logs, Referer).
-		download: (action, {query, filename, timeoutMs = 120000, signal} = {}) =>
-			download(base, sessionId, action, query, filename, timeoutMs, signal),
+		// (history, logs, Referer). With `body`, a POST (a write-level download).
+		download: (action, {query, body, filename, timeoutMs = 120000, signal} = {}) =>
+			download(base, sessionId, action, query, body, filename, timeoutMs, signal),
 	};
 }
 
@@ -78,12 +78,15 @@ async function readResponse(res) {
 	throw new ApiError('http_' + res.status, 'HTTP ' + res.status + (res.statusText ? ' ' + res.statusText : ''), res.status);
 }
 
-async function download(base, sessionId, action, query, filename, timeoutMs, signal) {
+async function download(base, sessionId, action, query, body, filename, timeoutMs, signal) {
 	if (!SID_RE.test(sessionId || '')) throw new ApiError('auth_missing', 'No valid session id', 403);
 	const {signal: sig, cleanup} = linkedAbort(signal, timeoutMs);
 	try {
+		const headers = {Authorization: 'Bearer ' + sessionId};
+		if (body !== undefined) headers['Content-Type'] = 'application/json';
 		const res = await fetch(base + action + (query ? '?' + new URLSearchParams(query) : ''), {
-			headers: {Authorization: 'Bearer ' + sessionId}, signal: sig, cache: 'no-store', credentials: 'omit',
+			method: body === undefined ? 'GET' : 'POST', headers, signal: sig, cache: 'no-store', credentials: 'omit',
+			body: body === undefined ? undefined : JSON.stringify(body),
 		});
 		if (!res.ok) await readResponse(res); // throws the server's error
 		const blob = await res.blob();

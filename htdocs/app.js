@@ -153,7 +153,18 @@ export async function mount(container, {sessionId, apiBase = '/cgi-bin/jammonito
 	}
 
 	for (const [id, title] of TABS)
-		nav.appendChild(h('button', {type: 'button', class: 'jm-tab', 'data-tab': id, text: _(title), onclick: () => show(id)}));
+		nav.appendChild(id === 'settings'
+			// the gear carries the update badge (GET update reads the last daily check: no network)
+			? h('button', {type: 'button', class: 'jm-tab', 'data-tab': id, onclick: () => show(id)},
+				h('span', {class: 'jm-gear', 'aria-hidden': 'true', text: '⚙ '}), _(title),
+				h('span', {class: 'jm-update-dot', hidden: true, text: '●', title: _('An update is available')}))
+			: h('button', {type: 'button', class: 'jm-tab', 'data-tab': id, text: _(title), onclick: () => show(id)}));
+	ctx.setUpdateBadge = on => {
+		const b = nav.querySelector('[data-tab="settings"]');
+		b.classList.toggle('jm-has-update', on);
+		b.querySelector('.jm-update-dot').hidden = !on;
+	};
+	api.get('update').then(d => ctx.setUpdateBadge(!!(d && d.available)), () => {});
 
 	const onHash = () => show(readHashTab());
 	window.addEventListener('hashchange', onHash);

@@ -305,17 +305,81 @@ pub fn needs_keeping(network: &Config, l: &Lists, name: &str) -> bool {
             .is_some_and(|w| w == Why::Multipath)
 }
 
-/// The two configs the WAN list depends on, each read once; either may be unparseable.
+/// The data netdev of a modem configured by a control path, found in sysfs the way the
+/// protocol handlers find it: QMI/MBIM/NCM `/dev/cdc-wdmN` → `/sys/class/usbmisc/cdc-wdmN/device/net/*`;
+/// ModemManager's sysfs device path → the first `net/*` below it (USB interfaces, depth ≤ 3).
+pub fn modem_netdev(root: &Root, path: &str) -> Option<String> {
+    fn first_net(dir: &std::path::Path) -> Option<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir.join("net"))
+            .ok()?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| valid_device_name(n))
+            .collect();
+        names.sort();
+        names.into_iter().next()
+    }
+    fn walk(dir: &std::path::Path, depth: u32) -> Option<String> {
+        if let Some(n) = first_net(dir) {
+            return Some(n);
+        }
+        if depth == 0 {
+            return None;
+        }
+        let mut subs: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+            .ok()?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .map(|e| e.path())
+            .collect();
+        subs.sort();
+        subs.iter().find_map(|d| walk(d, depth - 1))
+    }
+    if path.split('/').any(|c| c == "..") {
+        return None;
+    }
+    if let Some(wdm) = path.strip_prefix("/dev/") {
+        if wdm.starts_with("cdc-wdm") && !wdm.contains('/') {
+            return first_net(&root.path(&format!("/sys/class/usbmisc/{wdm}/device")));
+        }
+        return None;
+    }
+    if path.starts_with("/sys/devices/") {
+        return walk(&root.path(path), 3);
+    }
+    None
+}
+
+/// The two configs the WAN list depends on, each read once; either may be unparseable; plus
+/// the data netdevs of modems configured by a control path (looked up in sysfs).
 pub struct Model {
     pub network: Result<Config, ConfigError>,
     pub jm: Result<Config, ConfigError>,
+    modems: Vec<(String, String)>,
 }
 
 impl Model {
     pub fn load(root: &Root) -> Model {
+        let network = uci::read(root, "network");
+        let modems = network
+            .as_ref()
+            .map(|n| {
+                n.of_type("interface")
+                    .filter(|s| section_device(n, s).is_none())
+                    .filter_map(|s| {
+                        let path = s.get("device").or_else(|| s.get("ifname"))?;
+                        path.starts_with('/')
+                            .then(|| modem_netdev(root, path))
+                            .flatten()
+                            .map(|d| (s.name.clone(), d))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         Model {
-            network: uci::read(root, "network"),
+            network,
             jm: uci::read(root, "jammonitor"),
+            modems,
         }
     }
 
@@ -326,10 +390,26 @@ impl Model {
         Ok((n, j))
     }
 
+    /// (interface, netdev) of modems whose config names only a control path.
+    pub fn modem_devices(&self) -> &[(String, String)] {
+        &self.modems
+    }
+
+    /// The selected WANs, a modem's device filled in from sysfs when the config names only
+    /// its control path (`config_device` keeps the path).
     pub fn selected(&self) -> Result<Vec<Wan>, ConfigError> {
-        self.configs()
+        let mut list = self
+            .configs()
             .map(|(n, j)| selected(n, j))
-            .map_err(Clone::clone)
+            .map_err(Clone::clone)?;
+        for w in list.iter_mut().filter(|w| w.device.is_none()) {
+            w.device = self
+                .modems
+                .iter()
+                .find(|(n, _)| *n == w.name)
+                .map(|(_, d)| d.clone());
+        }
+        Ok(list)
     }
 }
 
@@ -361,6 +441,19 @@ pub fn traffic_device(w: &Wan) -> Option<String> {
         Some(p @ ("pppoe" | "pppoa")) => Some(format!("{p}-{}", w.name)),
         _ => w.device.clone(),
     }
+}
+
+/// The netdev carrying a WAN's traffic now: netifd's `l3_device` while the interface is up (the
+/// only source for modemmanager/QMI/MBIM WANs, whose UCI `device` is a sysfs path or
+/// `/dev/cdc-wdm0`, and the truth for PPP), else [`traffic_device`] from the configuration.
+pub fn live_device(
+    w: &Wan,
+    netifd: Option<&std::collections::BTreeMap<String, crate::system::netifd::IfStatus>>,
+) -> Option<String> {
+    netifd
+        .and_then(|m| m.get(&w.name))
+        .and_then(|s| s.l3_device.clone())
+        .or_else(|| traffic_device(w))
 }
 
 #[cfg(test)]
@@ -443,6 +536,27 @@ mod tests {
             ]
         );
         assert_eq!(w[4].config_device.as_deref(), Some("/dev/cdc-wdm0"));
+    }
+
+    #[test]
+    fn modem_netdevs_from_sysfs() {
+        let dir = std::env::temp_dir().join(format!("jm-wans-modem-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sys/class/usbmisc/cdc-wdm0/device/net/wwan0")).unwrap();
+        std::fs::create_dir_all(dir.join("sys/devices/usb1/1-1/1-1:1.4/net/wwan1")).unwrap();
+        let root = Root::new(&dir);
+        assert_eq!(
+            modem_netdev(&root, "/dev/cdc-wdm0").as_deref(),
+            Some("wwan0")
+        );
+        assert_eq!(modem_netdev(&root, "/dev/cdc-wdm9"), None);
+        assert_eq!(
+            modem_netdev(&root, "/sys/devices/usb1/1-1").as_deref(),
+            Some("wwan1")
+        );
+        assert_eq!(modem_netdev(&root, "/sys/devices/../class/usbmisc"), None);
+        assert_eq!(modem_netdev(&root, "/dev/ttyUSB2"), None);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

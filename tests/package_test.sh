@@ -26,7 +26,11 @@ bin=${PKG_BINARY:-build/pkg-target/release/jammonitor-collector}
 [ -x "$bin" ] || fail "no $bin: run make packages (or set PKG_BINARY)"
 
 tmp=$(mktemp -d /tmp/jm-pkgtest.XXXXXX)
-cleanup() { [ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"; }
+dash_up=0
+cleanup() {
+    [ "$dash_up" = 0 ] || tests/bed/webstack.sh stop "$tmp/dash" >/dev/null 2>&1 || true
+    [ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"
+}
 trap cleanup EXIT
 arch=$(uname -m)
 ver=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
@@ -293,11 +297,17 @@ done
 # ---- 5. the dashboard from an installed root ------------------------------------------------
 D=$tmp/dash
 tests/bed/mkroot.sh "$D" >/dev/null 2>&1 || fail "mkroot"
-rm -f "$D/etc/config/jammonitor"
+# the dashboard's own files come from the packages alone (mkroot puts the repository's ACL there)
+rm -f "$D/etc/config/jammonitor" "$D/usr/share/rpcd/acl.d/luci-app-jammonitor.json"
 mkdir -p "$D/var/lock"
 IPKG_INSTROOT=$D TMPDIR=$D/tmp "$tools/opkg" --offline-root "$D" --force-postinstall --add-dest root:/ \
     --add-arch all:100 --add-arch "$arch:200" install "$tmp"/stubs/*.ipk "$ipk_j" "$ipk_l" "$ipk_i" \
     >"$tmp/d.log" 2>&1 || { cat "$tmp/d.log" >&2; fail "opkg install into the dashboard root"; }
+# the router's real bus (ubusd + rpcd from tests/vendor/openwrt), reading the ACL the luci-app
+# package installed: the session check below goes through it
+tests/bed/build-webstack.sh >/dev/null 2>&1 || fail "building the web stack"
+tests/bed/webstack.sh start "$D" >/dev/null || fail "webstack start"
+dash_up=1
 sid=$(tests/bed/session.sh "$D" --new)
 ans=$(env -i JAMMONITOR_ROOT="$D" REQUEST_METHOD=GET PATH_INFO=/api/overview QUERY_STRING= \
     HTTP_AUTHORIZATION="Bearer $sid" "$D/www/cgi-bin/jammonitor")

@@ -62,10 +62,17 @@ fn setup(dir: &Path, exp: &Value, n: usize) -> Run {
     if let Ok(jm) = std::fs::read_to_string(dir.join("jammonitor")) {
         root.write("etc/config/jammonitor", &jm);
     }
+    // The bed's netifd fixtures describe mkroot's config, not this one: no netifd here, so the
+    // answers use the configured devices.
+    root.without_netifd();
     root.write(
         "proc/net/dev",
         &net_dev(exp["counters"].as_object().unwrap()),
     );
+    // The modems' data netdevs as the kernel exposes them in sysfs (docs/wans.md §5).
+    for d in exp["sysfs"].as_array().into_iter().flatten() {
+        std::fs::create_dir_all(root.file(d.as_str().unwrap())).unwrap();
+    }
     let ns = Netns::new(&format!("fx{n}"));
     for l in exp["links"].as_array().unwrap() {
         ns.veth(l.as_str().unwrap());

@@ -40,11 +40,16 @@ struct Owner {
 }
 
 /// Device → the UCI interfaces on it, in config order (the WAN model's device rule: `device`,
-/// legacy `ifname`, `@alias`, legacy bridge). Two interfaces may share one (ATT/ATT6).
-fn uci_owners(network: &Config) -> HashMap<String, Vec<Owner>> {
+/// legacy `ifname`, `@alias`, legacy bridge, a modem's netdev from sysfs). Two interfaces may
+/// share one (ATT/ATT6).
+fn uci_owners(network: &Config, modems: &[(String, String)]) -> HashMap<String, Vec<Owner>> {
     let mut map: HashMap<String, Vec<Owner>> = HashMap::new();
     for s in network.of_type("interface") {
-        if let Some(dev) = wans::section_device(network, s) {
+        let modem = modems
+            .iter()
+            .find(|(n, _)| *n == s.name)
+            .map(|(_, d)| d.clone());
+        if let Some(dev) = wans::section_device(network, s).or(modem) {
             map.entry(dev).or_default().push(Owner {
                 name: s.name.clone(),
                 label: s.get("label").filter(|l| !l.is_empty()).map(String::from),
@@ -103,7 +108,11 @@ pub fn build(root: &Root) -> ApiResult<Value> {
             Vec::new()
         }
     };
-    let owners = model.network.as_ref().map(uci_owners).unwrap_or_default();
+    let owners = model
+        .network
+        .as_ref()
+        .map(|n| uci_owners(n, model.modem_devices()))
+        .unwrap_or_default();
     let none: Vec<Owner> = Vec::new();
     let snap = ip::snapshot(root, &[Query::Links, Query::Routes])?;
     let stats: HashMap<String, procfs::NetDev> = procfs::net_dev(root)

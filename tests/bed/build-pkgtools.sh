@@ -1,5 +1,5 @@
 #!/bin/sh
-# Build the package tools the tests install with, from the archives in tests/vendor/:
+# Build the package tools the tests install with, from the archives in tests/vendor/{openwrt,alpine}/:
 # usign (OpenWrt's signatures), opkg-lede (opkg of OpenWrt 24.10, needs libubox) and apk-tools v3
 # (OpenWrt 25.x). How they build and behave: tests/vendor/README.md.
 #
@@ -26,9 +26,9 @@ exec 9>"$outdir/.build.lock"
 flock 9
 jobs=${CARGO_BUILD_JOBS:-2}
 
-# archive NAME: the one vendored archive of NAME.
+# archive NAME: the one vendored archive of NAME (tests/vendor/openwrt/ or tests/vendor/alpine/).
 archive() {
-    set -- "$vendor/$1"-20*.tar.gz
+    set -- "$vendor"/*/"$1"-20*.tar.gz
     [ -f "$1" ] || die "no archive for $1 in $vendor"
     [ $# = 1 ] || die "several archives match: $*"
     echo "$1"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Browser tests (node:test + playwright-core driving Debian's /usr/bin/chromium, headless) against
-# the real server: lighttpd + the CGI + the simulated router (tests/rig). If a server is already
+# the real server: uhttpd + rpcd + the CGI + the simulated router (tests/rig). If a server is already
 # running (make run, or tests/rig/serve.sh start), its .run/server.env is used as is. Otherwise
 # this script brings the rig up, starts the server and some client traffic, and stops exactly
 # what it started when the tests end. Extra args go to node --test (e.g. --test-name-pattern=…).

@@ -86,6 +86,21 @@ impl TestRoot {
         self.restart_fixtures();
     }
 
+    /// Takes netifd's objects off the bus (for a test that replaces the network config the
+    /// default netifd fixtures describe): readers fall back to the configuration.
+    pub fn without_netifd(&self) {
+        for e in std::fs::read_dir(self.file(".bed/ubus")).unwrap() {
+            let e = e.unwrap();
+            if e.file_name()
+                .to_string_lossy()
+                .starts_with("network.interface")
+            {
+                std::fs::remove_dir_all(e.path()).unwrap();
+            }
+        }
+        self.restart_fixtures();
+    }
+
     /// A ubus call on this root's bus (the product's own client; rpcd/fixtures answer).
     pub fn ubus(&self, object: &str, method: &str, args: Value) -> Result<Value, String> {
         let root = jammonitor::system::Root::new(&self.path);

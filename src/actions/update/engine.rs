@@ -456,4 +456,48 @@ mod tests {
         assert_eq!(cmp_versions("x", "0.1"), None);
         assert_eq!(apk_spelling("0.2.0-1"), "0.2.0-r1");
     }
+
+    /// The collector's daily check: only when installed by a package manager, enabled, and the
+    /// last check is a day old; a failed check counts as a check (no retry storm).
+    #[test]
+    fn daily_check_is_due_once_a_day() {
+        let d = std::env::temp_dir().join(format!("jm-due-{}", std::process::id()));
+        let root = Root::new(&d);
+        // not installed: never
+        assert_eq!(check_if_due(&root), None);
+        std::fs::create_dir_all(root.path("/usr/lib/opkg")).unwrap();
+        std::fs::write(
+            root.path(sys::OPKG_STATUS),
+            "Package: jammonitor\nVersion: 0.1.0-1\nStatus: install user installed\nArchitecture: x86_64\n",
+        )
+        .unwrap();
+        // never checked: due (no downloader in this root: the check fails and is recorded)
+        let st = check_if_due(&root).expect("due");
+        assert!(
+            !st.ok && st.error.is_some() && st.by == "collector",
+            "{st:?}"
+        );
+        assert_eq!(read_state(&root), Some(st.clone()));
+        assert_eq!(check_if_due(&root), None, "checked a moment ago");
+        let mut old = st;
+        old.checked_at -= DAY + 1.0;
+        write_state(&root, &old);
+        assert!(check_if_due(&root).is_some(), "a day later");
+        old.checked_at = super::super::super::now_epoch() + 3.0 * DAY; // clock went back
+        write_state(&root, &old);
+        assert!(
+            check_if_due(&root).is_some(),
+            "a check from the future is not trusted"
+        );
+        std::fs::create_dir_all(root.path("/etc/config")).unwrap();
+        std::fs::write(
+            root.path("/etc/config/jammonitor"),
+            "config update 'update'\n\toption auto_check '0'\n",
+        )
+        .unwrap();
+        old.checked_at -= 10.0 * DAY;
+        write_state(&root, &old);
+        assert_eq!(check_if_due(&root), None, "auto_check off");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
 }

@@ -60,11 +60,18 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
     let (wans_v, eligible_v, managed_v) = match model.configs() {
         Ok((network, jm)) => {
             let lists = wans::lists(jm);
-            let selected = wans::selected(network, jm);
+            let selected = model.selected().unwrap_or_default();
             let eligible: Vec<Value> = wans::eligible_with(network, &lists)
                 .iter()
                 .map(|w| {
-                    json!({"name": w.name, "label": w.label, "device": w.device, "proto": w.proto,
+                    let device = w.device.as_deref().or_else(|| {
+                        model
+                            .modem_devices()
+                            .iter()
+                            .find(|(n, _)| *n == w.name)
+                            .map(|(_, d)| d.as_str())
+                    });
+                    json!({"name": w.name, "label": w.label, "device": device, "proto": w.proto,
                            "role": w.role, "why": w.why,
                            "selected": selected.iter().any(|s| s.name == w.name)})
                 })

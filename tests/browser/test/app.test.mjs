@@ -1,5 +1,5 @@
 // Browser tests of the JamMonitor frontend against the real server (tests/rig/serve.sh:
-// lighttpd + the CGI + the simulated router). Each page must load without a console error,
+// uhttpd + rpcd + the CGI + the simulated router). Each page must load without a console error,
 // page error or failed request unless the test expects one.
 
 import {describe, it, before, after} from 'node:test';

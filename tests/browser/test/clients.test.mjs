@@ -7,6 +7,7 @@
 import {describe, it, before, after} from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import {execFileSync} from 'node:child_process';
 import path from 'node:path';
 import {env, appUrl, launch, openPage, api, sh, REPO, SCREENSHOTS} from '../lib/harness.mjs';
 
@@ -238,12 +239,13 @@ describe('Clients tab', () => {
 
 describe('Wi-Fi APs tab', () => {
 	it('shows a card per radio (2.4/5/6 GHz, one disabled) and the stations', async () => {
-		const objects = path.join(ROOT(), 'var/run/ubus-double/objects');
+		// the fixture set served on the live root's real ubusd by the bed's ubus fixture server
+		const objects = path.join(ROOT(), '.bed/ubus');
+		const restart = () => execFileSync(path.join(REPO, 'tests/bed/webstack.sh'), ['restart-fixtures', ROOT()]);
 		const wireless = path.join(ROOT(), 'etc/config/wireless');
 		try {
-			fs.mkdirSync(objects, {recursive: true});
-			const dir = path.join(REPO, 'tests/fixtures/ubus/tri-band');
-			for (const f of fs.readdirSync(dir)) fs.copyFileSync(path.join(dir, f), path.join(objects, f));
+			fs.cpSync(path.join(REPO, 'tests/fixtures/ubus/tri-band'), objects, {recursive: true});
+			restart();
 			fs.writeFileSync(wireless, ['2g', '5g', '6g', '5g'].map((b, i) => `config wifi-device 'radio${i}'\n\toption type 'mac80211'\n\toption band '${b}'\n`).join('\n'));
 			const p = await openTab('wifi');
 			const {page} = p;
@@ -268,7 +270,8 @@ describe('Wi-Fi APs tab', () => {
 			clean(p);
 			await p.close();
 		} finally {
-			fs.rmSync(objects, {recursive: true, force: true});
+			for (const o of ['network.wireless', 'iwinfo']) fs.rmSync(path.join(objects, o), {recursive: true, force: true});
+			restart();
 			fs.rmSync(wireless, {force: true});
 		}
 		const p = await openTab('wifi');
