@@ -59,6 +59,13 @@ test-browser: build
 
 test: deps uci webstack lint i18n-check unit fuzz-smoke test-package test-browser
 
+# Kill tests at soak strength: every write action SIGKILLed at random points JM_KILL_RUNS times
+# (default 100; `make test` runs 6 each). Storage runs on loop devices, under the machine's lock.
+JM_KILL_RUNS ?= 100
+soak: uci
+	JM_KILL_RUNS=$(JM_KILL_RUNS) $(CARGO) test --test crash_kill -- --nocapture
+	JM_KILL_RUNS=$(JM_KILL_RUNS) flock /tmp/jm-loop.lock $(CARGO) test --test storage_usb finding_1_kill -- --nocapture
+
 # The release binary for packages: its own target dir, build paths remapped (none inside).
 PKG_TARGET := build/pkg-target
 pkg-build:

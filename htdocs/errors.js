@@ -7,6 +7,7 @@ import {_, _f, gettext_noop} from './i18n.js';
 
 export const MESSAGES = {
 	// Sent by the server (src/).
+	apply_failed: gettext_noop('Applying the change failed; the router rolled it back.'),
 	auth_denied: gettext_noop('This session has no JamMonitor permission. Log out of LuCI and log in again: sessions opened before JamMonitor was installed lack it.'),
 	auth_missing: gettext_noop('No LuCI session: open JamMonitor from LuCI (Status → JamMonitor).'),
 	auth_unavailable: gettext_noop('The router\'s session service did not answer, so this login cannot be checked. Try again in a moment.'),
@@ -18,6 +19,7 @@ export const MESSAGES = {
 	config_unparseable: gettext_noop('A configuration file on the router cannot be read, so nothing was changed.'),
 	conflict: gettext_noop('The router refused the change: it conflicts with the current settings.'),
 	internal: gettext_noop('The router could not complete the request.'),
+	interrupted: gettext_noop('The change was interrupted before it was saved; nothing was changed.'),
 	invalid_field: gettext_noop('This value is not accepted.'),
 	method_not_allowed: gettext_noop('The router did not understand the request.'),
 	not_found: gettext_noop('The router does not know this item.'),

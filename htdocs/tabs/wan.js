@@ -291,7 +291,8 @@ export function create(ctx) {
 		render();
 		announce(_f('Moving {wan} to {zone}…', {wan: title, zone: zoneTitle(role)}));
 		try {
-			const res = await api.post('wan.roles', {roles: {[name]: role}}, {timeoutMs: WRITE_TIMEOUT_MS});
+			const res = await api.write('wan.roles', {roles: {[name]: role}}, {timeoutMs: WRITE_TIMEOUT_MS,
+				onProgress: job => job.state === 'running' && job.message && say(_f('Applying on the router: {step}', {step: job.message}))});
 			const final = res && res.roles && typeof res.roles === 'object' ? res.roles : next;
 			overlay = {...final};
 			const demoted = [...moved].filter(n => n !== name && final[n] !== before[n]);

@@ -180,10 +180,12 @@ export function createAdvanced({api, host, writable, onSaved}) {
 		saving = true;
 		applyLock();
 		setText(status, _('Saving…'));
+		const onProgress = job => job.state === 'running' && job.message &&
+			setText(status, _f('Applying on the router: {step}', {step: job.message}));
 		try {
 			if (managedChanged) {
 				const all = cur.managed.length === eligible.length;
-				await api.post('wan.managed', {wans: all ? [] : cur.managed}, {timeoutMs: WRITE_TIMEOUT_MS});
+				await api.write('wan.managed', {wans: all ? [] : cur.managed}, {timeoutMs: WRITE_TIMEOUT_MS, onProgress});
 				filled = {...filled, managed: cur.managed};
 			}
 			if (advChanged) {
@@ -196,7 +198,7 @@ export function createAdvanced({api, host, writable, onSaved}) {
 				const mp = changedOf(cur.mptcp, filled.mptcp);
 				if (mp.length) body.mptcp = Object.fromEntries(mp.map(([k, v]) =>
 					[k, ctl.mptcp.get(k).tagName === 'SELECT' ? v : asNumber(v)]));
-				await api.post('wan.advanced', body, {timeoutMs: WRITE_TIMEOUT_MS});
+				await api.write('wan.advanced', body, {timeoutMs: WRITE_TIMEOUT_MS, onProgress});
 				filled = {...filled, failover: cur.failover, mptcp: cur.mptcp};
 			}
 			setText(status, _('Saved.'));

@@ -160,7 +160,9 @@ export function openEdit(host, {api, wan: w, mtuRange = [576, 9000], writable, o
 		saveBtn.disabled = true;
 		status.textContent = _('Saving…');
 		try {
-			await api.post('wan.edit', b, {timeoutMs: WRITE_TIMEOUT_MS});
+			await api.write('wan.edit', b, {timeoutMs: WRITE_TIMEOUT_MS,
+				onProgress: job => job.state === 'running' && job.message &&
+					(status.textContent = _f('Applying on the router: {step}', {step: job.message}))});
 			d.close();
 			onSaved(_f('Settings of {wan} saved.', {wan: wanTitle(w)}));
 		} catch (err) {
