@@ -80,10 +80,15 @@ fn main() {
     let t0 = Instant::now();
     while loaded.len() < RUNS && t0.elapsed() < Duration::from_secs(300) {
         let started = call(&root, &rw, "POST", "diag.bundle", "", "{}");
-        let id = started["data"]["job"]["id"]
-            .as_str()
-            .expect("diag.bundle started")
-            .to_string();
+        if started["error"]["code"] == "conflict" {
+            // the previous job wrote `done` but its supervisor has not exited yet
+            std::thread::sleep(Duration::from_millis(20));
+            continue;
+        }
+        let id = match started["data"]["job"]["id"].as_str() {
+            Some(id) => id.to_string(),
+            None => panic!("diag.bundle did not start: {started}"),
+        };
         bundles += 1;
         loop {
             let j = call(&root, &rw, "GET", "job", &format!("id={id}"), "");

@@ -1,7 +1,8 @@
 #!/bin/sh
 # `make bench`: every benchmark, each printing its figures as ratios against a baseline measured
 # in the same run. Needs root (network namespaces).
-#   cgi_overview: one `overview` CGI run vs the exec floor and the predecessor's shell pipelines
+#   cgi_overview: overview through the real uhttpd vs a do-nothing CGI (ratio), its child processes (0),
+#                 and one CGI run vs the exec floor and the predecessor's shell pipelines
 #   collector:    CPU/RSS per sample vs vnStat's daemon, DB size after 30 days, history queries
 #   diag_overview: overview latency while diagnostic bundles are built vs idle (ratio)
 #   cgi_clients:  `clients` with 250 clients / 20,000 conntrack entries vs the predecessor's commands

@@ -51,14 +51,41 @@ export function createApi({sessionId, apiBase = '/cgi-bin/jammonitor/api/'}) {
 		}
 	}
 
+	async function followJob(job, {onProgress, jobTimeoutMs = 360000, signal} = {}) {
+		const t0 = Date.now();
+		for (;;) {
+			if (onProgress) onProgress(job);
+			if (job.state === 'done') return job.result;
+			if (job.state === 'failed')
+				throw new ApiError(String(job.error_code || 'apply_failed'), String(job.error || 'The change failed'),
+					job.error_status || 500, job.error_field ?? null);
+			if (Date.now() - t0 > jobTimeoutMs)
+				throw new ApiError('timeout', 'The router is still applying the change; reload the page later', 0);
+			await new Promise(r => setTimeout(r, 700));
+			if (signal && signal.aborted) throw new DOMException('aborted', 'AbortError');
+			try {
+				job = unwrap(await send('GET', 'job', {query: {id: job.id}, signal}));
+			} catch (e) {
+				// A poll lost to a busy router is retried; the job goes on regardless.
+				if (!(e instanceof ApiError) || !['timeout', 'network'].includes(e.code)) throw e;
+			}
+		}
+	}
+
 	return {
 		sessionId,
 		get: (action, opts) => send('GET', action, opts).then(unwrap),
 		post: (action, body, opts) => send('POST', action, {...opts, body: body ?? {}}).then(unwrap),
+		// A journaled write: the router answers 202 with a background job (the change is applied
+		// there, and survives this page going away); follow it to its end. Resolves with the
+		// job's result; a failed apply (rolled back on the router) rejects with its message, and a
+		// refusal found under the lock with the field it names, like a direct answer.
+		write: (action, body, opts = {}) => send('POST', action, {...opts, body: body ?? {}})
+			.then(unwrap).then(data => (data && data.job && data.poll ? followJob(data.job, opts) : data)),
 		// Downloads go through fetch + Blob so the sid never appears in a URL
-		// (history, logs, Referer).
-		download: (action, {query, filename, timeoutMs = 120000, signal} = {}) =>
-			download(base, sessionId, action, query, filename, timeoutMs, signal),
+		// (history, logs, Referer). With `body`, a POST (a write-level download).
+		download: (action, {query, body, filename, timeoutMs = 120000, signal} = {}) =>
+			download(base, sessionId, action, query, body, filename, timeoutMs, signal),
 	};
 }
 
@@ -78,12 +105,15 @@ async function readResponse(res) {
 	throw new ApiError('http_' + res.status, 'HTTP ' + res.status + (res.statusText ? ' ' + res.statusText : ''), res.status);
 }
 
-async function download(base, sessionId, action, query, filename, timeoutMs, signal) {
+async function download(base, sessionId, action, query, body, filename, timeoutMs, signal) {
 	if (!SID_RE.test(sessionId || '')) throw new ApiError('auth_missing', 'No valid session id', 403);
 	const {signal: sig, cleanup} = linkedAbort(signal, timeoutMs);
 	try {
+		const headers = {Authorization: 'Bearer ' + sessionId};
+		if (body !== undefined) headers['Content-Type'] = 'application/json';
 		const res = await fetch(base + action + (query ? '?' + new URLSearchParams(query) : ''), {
-			headers: {Authorization: 'Bearer ' + sessionId}, signal: sig, cache: 'no-store', credentials: 'omit',
+			method: body === undefined ? 'GET' : 'POST', headers, signal: sig, cache: 'no-store', credentials: 'omit',
+			body: body === undefined ? undefined : JSON.stringify(body),
 		});
 		if (!res.ok) await readResponse(res); // throws the server's error
 		const blob = await res.blob();

@@ -48,7 +48,7 @@ fi
 
 # -- tools (installs what is missing when root; tests/bed/install-deps.sh first if present)
 # shellcheck disable=SC2086
-if [ "$mode" = rig ]; then need_tools $RIG_TOOLS lighttpd; else need_tools lighttpd curl; fi
+if [ "$mode" = rig ]; then need_tools $RIG_TOOLS; else need_tools curl; fi
 
 # -- rig, server, traffic, collector
 if [ "$mode" = rig ]; then
@@ -86,15 +86,19 @@ cat <<EOF
 
 JamMonitor is running — $([ "$mode" = rig ] && echo "rig mode: a simulated OMR router in network namespaces jm-*" || echo "HOST-ONLY mode: no simulated router")
 
-  Dashboard:            $base#sid=$JM_SID
-  Dashboard, read-only: $base#sid=$JM_SID_RO
+  Dashboard:            $base
+  Log in as             $JM_USER / $JM_PASS  (read + write)
+                  or    $JM_USER_RO / $JM_PASS_RO  (read-only)
+  Already logged in:    $base#sid=$JM_SID
+                        $base#sid=$JM_SID_RO  (read-only)
 
   The #sid=… part is a real rpcd session, logged in just now on the live root's own ubusd + rpcd
   (built from tests/vendor/openwrt; logins root / jm-admin and viewer / jm-viewer). On a router it
   is LuCI's login session. The page moves it into sessionStorage and removes it from the address
   bar. Without it, or with an unknown one, the dashboard is refused (HTTP 403).
 
-  Server:    lighttpd on $JM_URL (127.0.0.1 only), logs in .run/www/ (error.log, access.log)
+  Server:    uhttpd (OpenWrt's flags, /ubus JSON-RPC) on $JM_URL (127.0.0.1 only), log .run/www/uhttpd.log;
+             ubusd + rpcd of the live root (logs in $JM_ROOT/.bed/), built from tests/vendor/openwrt
   CGI:       target/release/jammonitor$([ "$mode" = rig ] && echo ", run inside $NS_ROUTER")
   Collector: $collector_msg
 EOF

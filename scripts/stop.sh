@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make stop`: stop what scripts/run.sh started — collector, client traffic, the lighttpd server —
+# `make stop`: stop what scripts/run.sh started — collector, client traffic, uhttpd, ubusd, rpcd —
 # and take the simulated router down; then verify that nothing of ours is left.
 set -Eu
 # shellcheck source=tests/rig/lib.sh
@@ -7,7 +7,7 @@ set -Eu
 RIG_LOG_PREFIX=stop
 
 COLLECTOR=${JM_COLLECTOR_BIN:-$REPO/target/release/jammonitor-collector}   # override: tests of this script
-CONF="$RUN_DIR/www/lighttpd.conf"
+DOCROOT="$RUN_DIR/root/www"
 
 rc=0
 if pid_alive "$RUN_DIR/collector.pid" "$COLLECTOR"; then
@@ -30,8 +30,8 @@ fi
 left=()
 ns=$(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$NS_PREFIX" | tr '\n' ' ')
 [ -n "${ns// /}" ] && left+=("namespaces: $ns")
-p=$(pids_with "$CONF" | tr '\n' ' ')
-[ -n "${p// /}" ] && left+=("lighttpd of ours: pid $p")
+p=$(pids_with "$DOCROOT" | tr '\n' ' ')
+[ -n "${p// /}" ] && left+=("uhttpd of ours: pid $p")
 p=$(pids_with "$RUN_DIR/root/var/run/ubus/ubus.sock" | tr '\n' ' ')
 [ -n "${p// /}" ] && left+=("ubusd/rpcd/fixtures of the live root: pid $p")
 p=$(pids_with "$COLLECTOR" | tr '\n' ' ')
@@ -39,7 +39,7 @@ p=$(pids_with "$COLLECTOR" | tr '\n' ' ')
 p=$( (pids_with "$RIG_DIR/httpd.py"; pids_with "$RIG_DIR/tund.py"; pids_with "rig.sh traffic-run") | sort -u | tr '\n' ' ')
 [ -n "${p// /}" ] && left+=("rig processes (traffic, tunnel, HTTP servers): pid $p")
 if [ ${#left[@]} -eq 0 ]; then
-    log "everything stopped: no jm-* namespace, no lighttpd, collector or rig process of ours is left"
+    log "everything stopped: no jm-* namespace, no uhttpd, ubusd, rpcd, collector or rig process of ours is left"
 else
     for l in "${left[@]}"; do warn "still present — $l"; done
     rc=1

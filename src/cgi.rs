@@ -25,6 +25,8 @@ fn answer() -> Response {
     if let Err(e) = auth::authorize(&root, &req) {
         return Response::error(&e);
     }
+    // A write a killed process left half done is finished before anything reads the configs.
+    actions::recover(&root);
     {
         use std::os::fd::AsFd;
         let stdin = std::io::stdin();

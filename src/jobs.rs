@@ -47,6 +47,14 @@ pub struct JobFile {
     pub result: Value,
     /// Why it failed when `failed`.
     pub error: Option<String>,
+    /// For a failed write: the API error it would have answered (code, status, field), so the
+    /// page can show it like a direct answer (a field error under the dialog's input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_field: Option<String>,
     pub started_at: f64,
     pub updated_at: f64,
     pub deadline_at: f64,
@@ -55,12 +63,7 @@ pub struct JobFile {
     pub pid: Option<i32>,
 }
 
-fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
+use crate::system::clock::now_epoch as now;
 
 pub fn valid_kind(kind: &str) -> bool {
     !kind.is_empty()
@@ -139,6 +142,14 @@ impl Progress {
         self.save();
     }
 
+    /// Records the API error behind a failure that is about to be returned (see
+    /// [`JobFile::error_code`]).
+    pub fn error_detail(&mut self, e: &ApiError) {
+        self.job.error_code = Some(e.code.to_string());
+        self.job.error_status = Some(e.status);
+        self.job.error_field = e.field.clone();
+    }
+
     /// Time left before the job's deadline: give commands at most this.
     pub fn remaining(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())
@@ -173,27 +184,76 @@ pub fn start<F>(root: &Root, kind: &str, deadline: Duration, work: F) -> ApiResu
 where
     F: FnOnce(&mut Progress) -> Result<Value, String>,
 {
+    start_opts(
+        root,
+        Options {
+            kind,
+            deadline,
+            exclusive: true,
+            id: None,
+        },
+        work,
+        None::<(Duration, fn(&mut Progress) -> Result<Value, String>)>,
+    )
+}
+
+/// How a job runs.
+pub struct Options<'a> {
+    pub kind: &'a str,
+    pub deadline: Duration,
+    /// One job of this kind at a time (a second start is 409). Journaled writes pass false:
+    /// they serialize on their area lock instead, waiting their turn.
+    pub exclusive: bool,
+    /// Reuse this id (a recovery continuing the job the page already follows).
+    pub id: Option<String>,
+}
+
+/// [`start`] with options, and an optional `recover` step: when the worker dies without
+/// finishing (killed, or stopped at its deadline), the supervisor runs `recover` in a new worker
+/// with its own deadline, and its outcome is the job's. Journaled writes use it to roll their
+/// journal forward or back at once rather than at the next request.
+pub fn start_opts<F, R>(
+    root: &Root,
+    o: Options,
+    work: F,
+    recover: Option<(Duration, R)>,
+) -> ApiResult<JobFile>
+where
+    F: FnOnce(&mut Progress) -> Result<Value, String>,
+    R: FnOnce(&mut Progress) -> Result<Value, String>,
+{
+    let kind = o.kind;
     if !valid_kind(kind) {
         return Err(ApiError::internal(format!("invalid job kind {kind:?}")));
     }
     let dir = root.path(JOBS_DIR);
     std::fs::create_dir_all(&dir)
         .map_err(|e| ApiError::internal(format!("cannot create {}: {e}", dir.display())))?;
-    let lock_file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join(format!("{kind}.lock")))
-        .map_err(|e| ApiError::internal(format!("job lock: {e}")))?;
-    let lock = Flock::lock(lock_file, FlockArg::LockExclusiveNonblock).map_err(|_| {
-        ApiError::conflict(format!(
-            "a {kind} job is already running; wait for it to finish"
-        ))
-    })?;
+    let lock = if o.exclusive {
+        let lock_file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(format!("{kind}.lock")))
+            .map_err(|e| ApiError::internal(format!("job lock: {e}")))?;
+        Some(
+            Flock::lock(lock_file, FlockArg::LockExclusiveNonblock).map_err(|_| {
+                ApiError::conflict(format!(
+                    "a {kind} job is already running; wait for it to finish"
+                ))
+            })?,
+        )
+    } else {
+        None
+    };
     cleanup(&dir);
 
     let started = now();
-    let id = format!("{kind}-{}-{}", started as u64, random_hex());
+    let id = match o.id {
+        Some(id) if valid_id(&id) => id,
+        _ => format!("{kind}-{}-{}", started as u64, random_hex()),
+    };
+    let deadline = o.deadline;
     let job = JobFile {
         id: id.clone(),
         kind: kind.to_string(),
@@ -204,6 +264,9 @@ where
         detail: Value::Null,
         result: Value::Null,
         error: None,
+        error_code: None,
+        error_status: None,
+        error_field: None,
         started_at: started,
         updated_at: started,
         deadline_at: started + deadline.as_secs_f64(),
@@ -235,7 +298,7 @@ where
             // SAFETY: as above.
             match unsafe { fork() } {
                 Ok(ForkResult::Child) => {
-                    supervise(path, job, deadline, work);
+                    supervise(path, job, deadline, work, recover);
                     unsafe { libc::_exit(0) }
                 }
                 _ => unsafe { libc::_exit(0) },
@@ -261,34 +324,36 @@ pub fn detach_stdio() {
     }
 }
 
-fn supervise<F>(path: PathBuf, mut job: JobFile, deadline: Duration, work: F)
+/// How a worker process ended.
+enum End {
+    /// It wrote its outcome to the job file.
+    Finished,
+    /// It died without writing one (killed, crashed).
+    Died(String),
+    /// The supervisor stopped it at the deadline.
+    Deadline,
+    /// `cancel` stopped it.
+    Cancelled,
+}
+
+/// Forks a worker (own process group) running `f`, waits for it, kills its group at
+/// `deadline` + grace. The worker writes its outcome to the job file itself.
+fn run_worker<F>(path: &std::path::Path, job: &JobFile, deadline: Duration, f: F) -> End
 where
     F: FnOnce(&mut Progress) -> Result<Value, String>,
 {
-    detach_stdio();
-    std::panic::set_hook(Box::new(|_| {}));
     let t0 = Instant::now();
-    job.pid = Some(std::process::id() as i32);
-    let _ = write_file(&path, &job);
     // SAFETY: single-threaded process (see start).
     let worker = match unsafe { fork() } {
-        Err(e) => {
-            let mut p = Progress {
-                path,
-                job,
-                deadline: t0 + deadline,
-            };
-            p.finish(Err(format!("fork: {e}")));
-            return;
-        }
+        Err(e) => return End::Died(format!("fork: {e}")),
         Ok(ForkResult::Child) => {
             let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
             let mut p = Progress {
-                path,
-                job,
+                path: path.to_path_buf(),
+                job: read_file(path).unwrap_or_else(|| job.clone()),
                 deadline: t0 + deadline,
             };
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&mut p)))
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut p)))
                 .unwrap_or_else(|_| Err("internal error in the job".into()));
             p.finish(outcome);
             unsafe { libc::_exit(0) }
@@ -309,43 +374,84 @@ where
             kill_job(worker);
             let _ = waitpid(worker, None);
             let _ = std::fs::remove_file(&flag);
-            let mut p = Progress {
-                path: path.clone(),
-                job: read_file(&path).unwrap_or(job),
-                deadline: t0,
-            };
-            p.job.phase = "cancelled".into();
-            p.finish(Err("cancelled".into()));
-            return;
+            return End::Cancelled;
         }
         if t0.elapsed() > deadline + GRACE {
             kill_job(worker);
             let _ = waitpid(worker, None);
-            let mut p = Progress {
-                path: path.clone(),
-                job: read_file(&path).unwrap_or(job),
-                deadline: t0,
-            };
-            p.finish(Err(format!(
-                "stopped: the job's deadline of {} s passed",
-                deadline.as_secs()
-            )));
-            return;
+            return End::Deadline;
         }
         std::thread::sleep(Duration::from_millis(50));
     };
     // Anything the worker left behind in its group goes with it. (Not the whole session: a job
     // that ended normally may have started a service on purpose.)
     let _ = killpg(worker, Signal::SIGKILL);
-    let after = read_file(&path).unwrap_or(job);
-    if after.state == "running" {
-        let mut p = Progress {
-            path,
-            job: after,
-            deadline: t0,
-        };
-        p.finish(Err(format!("the job ended unexpectedly ({status:?})")));
+    match read_file(path) {
+        Some(j) if j.state != "running" => End::Finished,
+        _ => End::Died(format!("{status:?}")),
     }
+}
+
+fn supervise<F, R>(
+    path: PathBuf,
+    mut job: JobFile,
+    deadline: Duration,
+    work: F,
+    recover: Option<(Duration, R)>,
+) where
+    F: FnOnce(&mut Progress) -> Result<Value, String>,
+    R: FnOnce(&mut Progress) -> Result<Value, String>,
+{
+    detach_stdio();
+    std::panic::set_hook(Box::new(|_| {}));
+    job.pid = Some(std::process::id() as i32);
+    let _ = write_file(&path, &job);
+    let why = match run_worker(&path, &job, deadline, work) {
+        End::Finished => return,
+        End::Deadline => format!(
+            "stopped: the job's deadline of {} s passed",
+            deadline.as_secs()
+        ),
+        End::Died(s) => format!("the job ended unexpectedly ({s})"),
+        // A cancelled write still has its journal finished by the recovery step.
+        End::Cancelled if recover.is_some() => "cancelled".to_string(),
+        End::Cancelled => {
+            let mut p = Progress {
+                path: path.clone(),
+                job: read_file(&path).unwrap_or(job),
+                deadline: Instant::now(),
+            };
+            p.job.phase = "cancelled".into();
+            p.finish(Err("cancelled".into()));
+            return;
+        }
+    };
+    if let Some((d, r)) = recover {
+        let mut cur = read_file(&path).unwrap_or(job.clone());
+        cur.phase = "recovering".into();
+        cur.message = Some(format!("{why}; recovering"));
+        cur.deadline_at = now() + d.as_secs_f64();
+        let _ = write_file(&path, &cur);
+        let why2 = match run_worker(&path, &cur, d, r) {
+            End::Finished => return,
+            End::Deadline => format!("recovery stopped at its deadline of {} s", d.as_secs()),
+            End::Died(s) => format!("recovery ended unexpectedly ({s})"),
+            End::Cancelled => "recovery cancelled".to_string(),
+        };
+        let mut p = Progress {
+            path: path.clone(),
+            job: read_file(&path).unwrap_or(cur),
+            deadline: Instant::now(),
+        };
+        p.finish(Err(format!("{why}; {why2}")));
+        return;
+    }
+    let mut p = Progress {
+        path: path.clone(),
+        job: read_file(&path).unwrap_or(job),
+        deadline: Instant::now(),
+    };
+    p.finish(Err(why));
 }
 
 /// Kills the worker's process group and every other process of the job's session (the runner

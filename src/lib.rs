@@ -9,6 +9,7 @@ pub mod diag;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod journal;
 pub mod omr;
 pub mod redact;
 pub mod store;

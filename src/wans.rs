@@ -443,6 +443,19 @@ pub fn traffic_device(w: &Wan) -> Option<String> {
     }
 }
 
+/// The netdev carrying a WAN's traffic now: netifd's `l3_device` while the interface is up (the
+/// only source for modemmanager/QMI/MBIM WANs, whose UCI `device` is a sysfs path or
+/// `/dev/cdc-wdm0`, and the truth for PPP), else [`traffic_device`] from the configuration.
+pub fn live_device(
+    w: &Wan,
+    netifd: Option<&std::collections::BTreeMap<String, crate::system::netifd::IfStatus>>,
+) -> Option<String> {
+    netifd
+        .and_then(|m| m.get(&w.name))
+        .and_then(|s| s.l3_device.clone())
+        .or_else(|| traffic_device(w))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -243,10 +243,18 @@ fn usb_stick_detected_formatted_mounted_used_and_pulled() {
     let usb_db = mnt.join("jammonitor/history.db");
     let n0 = samples(&st);
     wait_status(&root, 10, "samples on USB", |s| samples(s) >= n0 + 2);
-    let usb_samples = q_i64(
-        &open_db(&usb_db),
-        "SELECT SUM(samples) FROM coverage_minute",
-    );
+    // The RAM rows plus new ones (the first sample after the move may still be in flight).
+    let t0 = Instant::now();
+    let usb_samples = loop {
+        let n = q_i64(
+            &open_db(&usb_db),
+            "SELECT SUM(samples) FROM coverage_minute",
+        );
+        if n >= ram_samples + 2 || t0.elapsed() > Duration::from_secs(10) {
+            break n;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
     assert!(
         usb_samples >= ram_samples + 2,
         "RAM history merged ({usb_samples} vs {ram_samples})"
@@ -737,4 +745,158 @@ fn finding_3_full_or_readonly_usb_at_start_keeps_sampling_to_ram() {
     );
     c.signal(libc::SIGTERM);
     assert_eq!(c.wait(10).0, Some(0));
+}
+
+/// Finding 9: the history stick was mounted `rw,noatime` only; now also `nosuid,nodev,noexec`,
+/// in the kernel and in the persistent fstab entry.
+#[test]
+fn finding_9_usb_mounted_nosuid_nodev_noexec() {
+    assert!(is_root(), "needs root for loop devices");
+    let root = usb_root(true);
+    let mnt = root.file("mnt/data");
+    let _unmount = Unmounts(vec![mnt.clone()]);
+    let stick = Loop::new("opts", 16);
+    stick.fixture(&root, true);
+    stick.mkfs("JAMOPTS");
+    let sid = root.session(true, true);
+    let r = post(&root, &sid, "storage.mount", json!({"device": stick.name}));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let line = std::fs::read_to_string("/proc/self/mounts")
+        .unwrap()
+        .lines()
+        .find(|l| l.split(' ').nth(1) == Some(mnt.to_str().unwrap()))
+        .expect("mounted")
+        .to_string();
+    let opts: Vec<&str> = line.split(' ').nth(3).unwrap().split(',').collect();
+    for o in ["rw", "noatime", "nosuid", "nodev", "noexec"] {
+        assert!(opts.contains(&o), "{o} missing in {line}");
+    }
+    assert_eq!(
+        root.uci(&["get", "fstab.jammonitor_data.options"]),
+        "rw,noatime,nosuid,nodev,noexec"
+    );
+    // The journal is closed: nothing pending, no temp or staged file left.
+    assert!(!root.file("etc/jammonitor/journal/storage.json").exists());
+    let r = post(&root, &sid, "storage.unmount", json!({}));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert!(!mounted_at(&mnt));
+    assert_eq!(root.uci(&["get", "fstab.jammonitor_data.enabled"]), "0");
+}
+
+/// Finding 1 for storage: `storage.mount` / `storage.unmount` SIGKILLed at random points. After
+/// the next request fstab is exactly before or after, the kernel follows it (mounted iff our
+/// entry is enabled), and no journal or temp file is left. `JM_KILL_RUNS` runs (default 6).
+#[test]
+fn finding_1_kill_storage_mount_unmount_at_random_points() {
+    assert!(is_root(), "needs root for loop devices");
+    let runs: usize = std::env::var("JM_KILL_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(6);
+    let root = usb_root(true);
+    let mnt = root.file("mnt/data");
+    let _unmount = Unmounts(vec![mnt.clone()]);
+    let stick = Loop::new("kill", 16);
+    stick.fixture(&root, true);
+    stick.mkfs("JAMKILL");
+    let sid = root.session(true, true);
+    let fstab = || std::fs::read(root.file("etc/config/fstab")).unwrap_or_default();
+    let settle = || {
+        let t0 = Instant::now();
+        loop {
+            assert_eq!(Req::get("storage", &sid).run(&root).status, 200);
+            let journal = root.file("etc/jammonitor/journal/storage.json").exists();
+            let running = std::fs::read_dir(root.file("var/run/jammonitor/jobs"))
+                .map(|rd| {
+                    rd.flatten().any(|e| {
+                        let j: Value =
+                            serde_json::from_slice(&std::fs::read(e.path()).unwrap_or_default())
+                                .unwrap_or(Value::Null);
+                        j["state"] == "running"
+                            && j["pid"]
+                                .as_i64()
+                                .is_some_and(|p| Path::new(&format!("/proc/{p}")).exists())
+                    })
+                })
+                .unwrap_or(false);
+            if !journal && !running {
+                return;
+            }
+            assert!(t0.elapsed() < Duration::from_secs(60), "not settled");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    // Reference states: mounted (entry enabled) and unmounted (entry disabled).
+    let body = |mount: bool| {
+        if mount {
+            ("storage.mount", json!({"device": stick.name}).to_string())
+        } else {
+            ("storage.unmount", "{}".to_string())
+        }
+    };
+    let mut refs = [Vec::new(), Vec::new()]; // [unmounted, mounted]
+    for m in [true, false, true, false] {
+        let (a, b) = body(m);
+        let r = Req::post(a, &sid, &b).run(&root);
+        assert_eq!(r.status, 200, "{a}: {}", String::from_utf8_lossy(&r.body));
+        refs[m as usize] = fstab();
+    }
+    let mut seed = 0x51AB_C0DE_1234_5678u64;
+    let (mut before_n, mut after_n) = (0, 0);
+    let mut mounted = false;
+    for run in 0..runs {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = Duration::from_micros(seed % 80_000);
+        let want = !mounted;
+        let (a, b) = body(want);
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_jammonitor"))
+            .env_clear()
+            .env("PATH", "/sbin:/usr/sbin:/bin:/usr/bin")
+            .env("JAMMONITOR_ROOT", &root.path)
+            .env("REQUEST_METHOD", "POST")
+            .env("QUERY_STRING", "")
+            .env("PATH_INFO", format!("/api/{a}"))
+            .env("CONTENT_LENGTH", b.len().to_string())
+            .env("HTTP_HOST", "192.168.100.1")
+            .env("HTTP_AUTHORIZATION", format!("Bearer {sid}"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let _ = std::io::Write::write_all(&mut child.stdin.take().unwrap(), b.as_bytes());
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        let _ = child.wait();
+        settle();
+        let now = fstab();
+        let is_mounted = mounted_at(&mnt);
+        if now == refs[mounted as usize] {
+            before_n += 1;
+        } else if now == refs[want as usize] {
+            after_n += 1;
+        } else {
+            panic!(
+                "run {run} ({a} killed after {delay:?}): fstab is neither before nor after:\n{}",
+                String::from_utf8_lossy(&now)
+            );
+        }
+        mounted = now == refs[1];
+        assert_eq!(
+            is_mounted, mounted,
+            "run {run} ({a} killed after {delay:?}): kernel and fstab disagree"
+        );
+        let left: Vec<String> = std::fs::read_dir(root.file("etc/config"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with('.') || n.contains(".jm-"))
+            .collect();
+        assert!(left.is_empty(), "run {run}: left behind {left:?}");
+    }
+    eprintln!(
+        "storage.mount/unmount: {runs} kill runs: {before_n} ended before, {after_n} after, 0 mixed"
+    );
 }

@@ -18,10 +18,11 @@ fn bed(tag: &str) -> Bed {
 }
 
 impl Bed {
+    /// A write, followed to the end of its apply job.
     fn post(&self, action: &str, body: &Value) -> Resp {
         Req::post(action, &self.rw, &body.to_string())
             .in_netns(&self.ns.name)
-            .run(&self.root)
+            .run_write(&self.root)
     }
     fn get(&self, action: &str) -> Value {
         Req::get(action, &self.rw)
@@ -225,8 +226,8 @@ fn concurrent_role_changes_serialize() {
         .in_netns(&b.ns.name);
         let (root_a, root_b) = (&b.root, &b.root);
         let (a, c) = std::thread::scope(|sc| {
-            let ha = sc.spawn(|| rx.run(root_a));
-            let hb = sc.spawn(|| ry.run(root_b));
+            let ha = sc.spawn(|| rx.run_write(root_a));
+            let hb = sc.spawn(|| ry.run_write(root_b));
             (ha.join().unwrap(), hb.join().unwrap())
         });
         assert_eq!((a.status, c.status), (200, 200));

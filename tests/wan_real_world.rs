@@ -21,10 +21,11 @@ fn bed(tag: &str) -> Bed {
 }
 
 impl Bed {
+    /// A write, followed to the end of its apply job.
     fn post(&self, action: &str, body: &Value) -> Resp {
         Req::post(action, &self.rw, &body.to_string())
             .in_netns(&self.ns.name)
-            .run(&self.root)
+            .run_write(&self.root)
     }
     fn get_raw(&self, action: &str) -> Resp {
         Req::get(action, &self.rw)

@@ -8,6 +8,7 @@ use crate::targets;
 use jammonitor::store::config::{self, Config};
 use jammonitor::store::status::{self, LOCK_FILE, LastError, Status};
 use jammonitor::store::{Sample, now_epoch, period};
+use jammonitor::system::clock::thread_cpu_us;
 use jammonitor::system::{Root, clock, uci};
 use nix::fcntl::{Flock, FlockArg};
 use nix::sys::signal::{SigSet, Signal};
@@ -56,12 +57,6 @@ fn load_config(root: &Root, o: &Options) -> Config {
 /// The pinger's round interval in ms.
 fn ping_ms(cfg: &Config, o: &Options) -> u32 {
     o.ping_interval_ms.unwrap_or(cfg.ping_interval_s * 1000)
-}
-
-fn thread_cpu_us() -> u64 {
-    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
-        .map(|t| t.tv_sec() as u64 * 1_000_000 + t.tv_nsec() as u64 / 1000)
-        .unwrap_or(0)
 }
 
 /// (VmRSS, VmHWM) in kB of this process.
@@ -132,6 +127,10 @@ pub fn run(root: Root, opts: Options) -> i32 {
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 1);
     }
+
+    // A configuration write a reboot interrupted is finished (rolled forward or back) at once,
+    // not at the first page load. Before our lock is taken: a recovery job must not inherit it.
+    jammonitor::actions::recover(&root);
 
     let lock_path = root.path(LOCK_FILE);
     if let Some(d) = lock_path.parent() {

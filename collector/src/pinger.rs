@@ -25,6 +25,7 @@ use jammonitor::store::config::MAX_WAN_TARGETS;
 use jammonitor::store::live::{self, LIVE_BIN, LOST, LiveTarget, NOT_PROBED};
 use jammonitor::store::{Cause, Outage, PingMinute, WanMinute, WanPingMinute};
 use jammonitor::system::Root;
+use jammonitor::system::clock::{thread_cpu_us, wall_ms};
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -718,19 +719,6 @@ fn link_states() -> HashMap<String, (bool, Option<Ipv4Addr>)> {
 
 // ---------------------------------------------------------------------------------------------
 // The loop
-
-fn thread_cpu_us() -> u64 {
-    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
-        .map(|t| t.tv_sec() as u64 * 1_000_000 + t.tv_nsec() as u64 / 1000)
-        .unwrap_or(0)
-}
-
-fn wall_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
 
 /// One probe of the plan: a live-ring column and a per-minute aggregate.
 struct Probe {

@@ -73,6 +73,22 @@ const ACTIONS: &[(&str, Method, Handler)] = &[
     ("wifi.aps", Method::Post, wifi::aps::handle),
 ];
 
+/// The apply step of every journaled write, by intent: a journal left by a killed process is
+/// rolled forward with these (`txn::recover_pending`, on any request and at collector start).
+pub const APPLIERS: crate::txn::Appliers = &[
+    ("wan.roles", wan::roles::apply_params),
+    ("wan.edit", wan::edit::apply_params),
+    ("wan.advanced", wan::advanced::apply_params),
+    ("wan.managed", crate::txn::apply_nothing),
+    ("storage.mount", storage::apply_storage),
+    ("storage.unmount", storage::apply_storage),
+];
+
+/// Finishes journals that a killed process left (cheap when there are none).
+pub fn recover(root: &Root) {
+    crate::txn::recover_pending(root, APPLIERS);
+}
+
 /// Finds the action before authorization, so an unknown path or a wrong method is answered
 /// without running anything (and without revealing more than the method list).
 pub fn route(action: &str, method: Method) -> ApiResult<Handler> {
@@ -94,13 +110,7 @@ pub fn names() -> impl Iterator<Item = &'static str> {
     ACTIONS.iter().map(|(n, _, _)| *n)
 }
 
-/// Seconds since the epoch, with milliseconds.
-pub fn now_epoch() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
+pub use crate::system::clock::now_epoch;
 
 /// Rounds for display without pretending to more precision than measured.
 pub fn round1(x: f64) -> f64 {

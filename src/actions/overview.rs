@@ -1,6 +1,6 @@
-//! `GET overview`: everything the Overview tab shows, in one answer, with no child process of its
-//! own (the auth `ubus` call is the only one): files are read and the kernel is asked (netlink)
-//! in-process. The CGI never pings and never asks the Internet: pings come from the collector's
+//! `GET overview`: everything the Overview tab shows, in one answer, with no child process: files
+//! are read, the kernel is asked (netlink) and netifd (one `network.interface dump` over the native
+//! ubus client: tunnel uptime, modem WANs' real devices) in-process. The CGI never pings and never asks the Internet: pings come from the collector's
 //! live ring, public IPs from omr-tracker's values in UCI.
 
 use super::{Ctx, now_epoch, round1};
@@ -8,10 +8,12 @@ use crate::error::ApiResult;
 use crate::http::Response;
 use crate::system::ip::{self, Link, Route, find_link};
 use crate::system::mptcp_pm::{self, Endpoint, Limits};
+use crate::system::netifd::{self, IfStatus};
 use crate::system::uci::{self, Config};
 use crate::system::{Root, clock, mptcp_diag, procfs, rtnl, sysfs};
 use crate::wans;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
     ctx.req.query.only(&[])?;
@@ -29,11 +31,21 @@ pub fn build(root: &Root) -> ApiResult<Value> {
     let links = rtnl::links();
     let routes = rtnl::routes().unwrap_or_default();
     let (endpoints, limits) = mptcp_pm::read();
+    // netifd: up-since and layer-3 devices; without it (no bus) the config's devices are used
+    let netifd = netifd::dump(root, std::time::Duration::from_millis(300));
     // Without a readable network config the tunnel is OMR's default device, tun0.
     let network = model.network.as_ref().unwrap_or(&empty);
     let omr_cfg = omr.as_ref().unwrap_or(&empty);
     let wans = match model.selected() {
-        Ok(list) => Value::Array(wans_summary(&list, network, omr_cfg, &links, &routes, now)),
+        Ok(list) => Value::Array(wans_summary(
+            &list,
+            network,
+            omr_cfg,
+            &links,
+            &routes,
+            netifd.as_ref(),
+            now,
+        )),
         Err(e) => {
             errors.insert("wans".into(), json!(e));
             Value::Null
@@ -46,7 +58,7 @@ pub fn build(root: &Root) -> ApiResult<Value> {
     Ok(json!({
         "generated_at": now,
         "system": system(root, now),
-        "tunnel": tunnel(network, &links, &routes),
+        "tunnel": tunnel(network, &links, &routes, netifd.as_ref().and_then(|m| m.get("omrvpn"))),
         "vps": vps(root, omr_cfg),
         "wans": wans,
         "errors": errors,
@@ -112,8 +124,11 @@ fn system(root: &Root, now: f64) -> Value {
     })
 }
 
-fn tunnel(network: &Config, links: &[Link], routes: &[Route]) -> Value {
-    let device = network.get("omrvpn", "device").unwrap_or("tun0");
+fn tunnel(network: &Config, links: &[Link], routes: &[Route], st: Option<&IfStatus>) -> Value {
+    let device = st
+        .and_then(|s| s.l3_device.as_deref())
+        .or_else(|| network.get("omrvpn", "device"))
+        .unwrap_or("tun0");
     let link = find_link(links, Some(device));
     let addr = link.and_then(Link::ipv4);
     // Point-to-point tunnels carry the peer on the address; others route via it.
@@ -131,9 +146,8 @@ fn tunnel(network: &Config, links: &[Link], routes: &[Route]) -> Value {
         "up": link.is_some_and(Link::is_up),
         "address": addr.map(|a| a.local.clone()),
         "peer": peer,
-        // netifd knows when omrvpn came up, but asking costs a ubus process per poll; the
-        // collector records tunnel transitions instead.
-        "uptime_s": Value::Null,
+        // since when netifd has omrvpn up (null while down or when netifd cannot be asked)
+        "uptime_s": st.and_then(|s| s.uptime_s),
     })
 }
 
@@ -154,20 +168,23 @@ fn wans_summary(
     omr: &Config,
     links: &[Link],
     routes: &[Route],
+    netifd: Option<&BTreeMap<String, IfStatus>>,
     now: f64,
 ) -> Vec<Value> {
     list.iter()
         .map(|w| {
-            let link = find_link(links, w.device.as_deref());
+            let device = wans::live_device(w, netifd);
+            let link = find_link(links, device.as_deref());
             let addr = link.and_then(Link::ipv4);
-            let gateway = ip::default_gateway(routes, w.device.as_deref())
+            let gateway = ip::default_gateway(routes, device.as_deref())
                 .or_else(|| network.get(&w.name, "gateway").map(String::from));
             let t = omr.section(&w.name);
             let tget = |k: &str| t.and_then(|s| s.get(k)).filter(|v| !v.is_empty());
             json!({
                 "name": w.name,
                 "label": w.label,
-                "device": w.device,
+                "device": device,
+                "config_device": w.config_device,
                 "role": w.role,
                 "disabled": w.disabled,
                 "up": link.is_some_and(Link::is_up),

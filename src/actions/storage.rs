@@ -20,10 +20,9 @@ use crate::store::Store;
 use crate::store::config::{self, Config};
 use crate::store::status::{self, HOLD_FILE};
 use crate::system::blockdev::{self, Block, Identity, Usage};
-use crate::system::runner::{Cmd, run_ok};
-use crate::system::uci::{self, Uci, cli::Op};
+use crate::system::uci::{self, cli::Op};
 use crate::system::{Root, lock, mounts};
-use crate::txn::{Plan, Txn};
+use crate::txn::{self, Staged, Write, WritePlan};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -31,7 +30,6 @@ use std::time::{Duration, Instant};
 /// The fstab section this product owns.
 pub const FSTAB_SECTION: &str = "jammonitor_data";
 const FORMAT_DEADLINE: Duration = Duration::from_secs(600);
-const MOUNT_OPTIONS: &str = "rw,noatime";
 
 fn cfg(root: &Root) -> ApiResult<Config> {
     Ok(config::load(&uci::load(root, "jammonitor")?))
@@ -280,140 +278,187 @@ fn refuse_while_formatting(root: &Root) -> ApiResult<()> {
     Ok(())
 }
 
+/// `storage.mount`: the fstab entry is journaled with the mount as its apply step, so a kill
+/// at any point ends with fstab and the kernel agreeing (mounted iff the entry is enabled).
+pub const MOUNT: Write = Write {
+    area: "storage",
+    intent: "storage.mount",
+    apply: apply_storage,
+    deadline: Duration::from_secs(60),
+};
+
+/// `storage.unmount`: same journal, the unmount is the apply step.
+pub const UNMOUNT: Write = Write {
+    area: "storage",
+    intent: "storage.unmount",
+    apply: apply_storage,
+    deadline: Duration::from_secs(60),
+};
+
+/// Makes the kernel follow fstab for the history mount: `params` = `{"source": "/dev/sda1",
+/// "fstype", "target": "/mnt/data", "mounted_without_entry": bool}` (router paths). Wanted
+/// mounted when our fstab section is enabled (or, without a section, when
+/// `mounted_without_entry`); reads the committed fstab, so a rollback re-applies the old state.
+pub fn apply_storage(root: &Root, params: &Value) -> ApiResult<()> {
+    let (Some(source), Some(fstype), Some(target)) = (
+        params["source"].as_str(),
+        params["fstype"].as_str(),
+        params["target"].as_str(),
+    ) else {
+        return Err(ApiError::internal(
+            "storage journal without source/fstype/target",
+        ));
+    };
+    let valid = source
+        .strip_prefix("/dev/")
+        .is_some_and(blockdev::valid_name)
+        && fstype.starts_with("ext")
+        && fstype.bytes().all(|b| b.is_ascii_alphanumeric())
+        && target.starts_with('/')
+        && !target.contains("..");
+    if !valid {
+        return Err(ApiError::internal("storage journal with invalid paths"));
+    }
+    let fstab = uci::load(root, "fstab").unwrap_or_default();
+    let want = match fstab.section(FSTAB_SECTION) {
+        Some(sec) => sec.get("target") == Some(target) && sec.get("enabled") != Some("0"),
+        None => params["mounted_without_entry"].as_bool().unwrap_or(false),
+    };
+    let (dev, mnt) = (root.path(source), root.path(target));
+    let ours = |table: &[mounts::Mount]| {
+        mounts::at(table, &mnt)
+            .and_then(|m| blockdev::rdev_of(&root.path(&m.source)))
+            .is_some_and(|r| Some(r) == blockdev::rdev_of(&dev))
+    };
+    let table = mounts::read(root);
+    if want {
+        if !ours(&table) {
+            if let Some(m) = mounts::at(&table, &mnt) {
+                return Err(ApiError::conflict(format!(
+                    "{target} has {} mounted; unmount it first",
+                    m.source
+                )));
+            }
+            std::fs::create_dir_all(&mnt)
+                .map_err(|e| ApiError::internal(format!("cannot create {target}: {e}")))?;
+            mounts::mount(root, fstype, &dev, &mnt).map_err(|e| e.context("mount failed"))?;
+            // Verify through the kernel's eyes: the mount point now carries this device.
+            if !ours(&mounts::read(root)) {
+                return Err(ApiError::internal(format!(
+                    "{source} did not appear at {target} after mount"
+                )));
+            }
+        }
+        if let Some(dir) = params["db_dir"].as_str().filter(|d| d.starts_with(target)) {
+            std::fs::create_dir_all(root.path(dir))
+                .map_err(|e| ApiError::internal(format!("{target} is not writable: {e}")))?;
+        }
+    } else if ours(&table) {
+        mounts::umount(root, &mnt)
+            .map_err(|e| ApiError::conflict(format!("cannot unmount {target}: {}", e.message)))?;
+        if ours(&mounts::read(root)) {
+            return Err(ApiError::internal(format!(
+                "{target} is still mounted after umount"
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub fn mount(ctx: &Ctx) -> ApiResult<Response> {
     let f = Fields::parse(&ctx.req.body)?;
     f.only(&["device"])?;
     let name = device_field(&f)?;
     let root = ctx.root;
     let cfg = cfg(root)?;
-    let txn = Txn::begin(root, "storage", &["fstab"])?;
-    refuse_while_formatting(root)?;
-    let (blocks, table, usage) = blockdev::inventory(root);
-    let b = blocks
-        .iter()
-        .find(|b| b.name == name)
-        .ok_or_else(|| ApiError::field("device", format!("no block device {name}")))?;
-    let why = refusals(b, &usage, &blocks, root);
-    if let Some(w) = why.first() {
-        let status = if w.contains("is mounted at") {
-            409
-        } else {
-            400
-        };
-        return Err(ApiError {
-            status,
-            code: if status == 409 {
-                "conflict"
+    let mut found = None;
+    txn::run_now(root, MOUNT, crate::actions::APPLIERS, |root| {
+        refuse_while_formatting(root)?;
+        let (blocks, table, usage) = blockdev::inventory(root);
+        let b = blocks
+            .iter()
+            .find(|b| b.name == name)
+            .ok_or_else(|| ApiError::field("device", format!("no block device {name}")))?;
+        let why = refusals(b, &usage, &blocks, root);
+        if let Some(w) = why.first() {
+            let status = if w.contains("is mounted at") {
+                409
             } else {
-                "invalid_field"
-            },
-            message: w.clone(),
-            field: Some("device".into()),
-        });
-    }
-    let mnt = root.path(&cfg.mount_point);
-    if let Some(m) = mounts::at(&table, &mnt) {
-        return Err(ApiError::conflict(format!(
-            "{} already has {} mounted; unmount it first",
-            cfg.mount_point, m.source
-        )));
-    }
-    let dev_path = root.path(&format!("/dev/{name}"));
-    let fs = blockdev::probe(&dev_path);
-    let fstype = fs.fstype.clone().unwrap_or_default();
-    if !fstype.starts_with("ext") {
-        return Err(ApiError::field(
-            "device",
-            format!(
-                "{name} has {} filesystem; only ext2/3/4 is used for history: format it as ext4 first",
-                if fstype.is_empty() {
-                    "no known".into()
+                400
+            };
+            return Err(ApiError {
+                status,
+                code: if status == 409 {
+                    "conflict"
                 } else {
-                    format!("a {fstype}")
-                }
-            ),
-        ));
-    }
-    let uuid = fs
-        .uuid
-        .clone()
-        .ok_or_else(|| ApiError::field("device", format!("{name} has no filesystem UUID")))?;
-
-    std::fs::create_dir_all(&mnt)
-        .map_err(|e| ApiError::internal(format!("cannot create {}: {e}", cfg.mount_point)))?;
-    run_ok(
-        root,
-        &Cmd::new("/bin/mount", &["-t", &fstype, "-o", MOUNT_OPTIONS])
-            .arg(dev_path.to_string_lossy())
-            .arg(mnt.to_string_lossy())
-            .deadline(Duration::from_secs(20)),
-    )
-    .map_err(|e| e.context("mount failed"))?;
-    let unmount = || {
-        let _ = run_ok(
-            root,
-            &Cmd::new("/bin/umount", &[])
-                .arg(mnt.to_string_lossy())
-                .deadline(Duration::from_secs(20)),
-        );
-    };
-    // Verify through the kernel's eyes: the mount point now carries this device.
-    let now_mounted = mounts::read(root);
-    let ok = mounts::at(&now_mounted, &mnt)
-        .and_then(|m| blockdev::rdev_of(&root.path(&m.source)))
-        .as_deref()
-        == Some(b.dev.as_str());
-    if !ok {
-        unmount();
-        return Err(ApiError::internal(format!(
-            "{name} did not appear at {} after mount",
-            cfg.mount_point
-        )));
-    }
-    let dir = Path::new(&cfg.db_path)
-        .parent()
-        .map(|p| root.path(&p.to_string_lossy()))
-        .unwrap_or_else(|| mnt.clone());
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        unmount();
-        return Err(ApiError::internal(format!(
-            "{} is not writable: {e}",
-            cfg.mount_point
-        )));
-    }
-    let s = format!("fstab.{FSTAB_SECTION}");
-    let ops = vec![
-        Op::Set(s.clone(), "mount".into()),
-        Op::Set(format!("{s}.target"), cfg.mount_point.clone()),
-        Op::Set(format!("{s}.uuid"), uuid.clone()),
-        Op::Set(format!("{s}.options"), MOUNT_OPTIONS.into()),
-        Op::Set(format!("{s}.enabled"), "1".into()),
-    ];
-    let (mp, u2) = (cfg.mount_point.clone(), uuid.clone());
-    let verify = move |uci: &Uci| -> ApiResult<()> {
-        let c = uci.show("fstab")?;
-        let sec = c
-            .section(FSTAB_SECTION)
-            .ok_or_else(|| ApiError::internal("fstab section missing after commit"))?;
-        if sec.stype == "mount"
-            && sec.get("target") == Some(mp.as_str())
-            && sec.get("uuid") == Some(u2.as_str())
-            && sec.get("enabled") == Some("1")
-        {
-            Ok(())
-        } else {
-            Err(ApiError::internal("fstab does not hold the new mount"))
+                    "invalid_field"
+                },
+                message: w.clone(),
+                field: Some("device".into()),
+            });
         }
-    };
-    let apply = |_: &Root| -> ApiResult<()> { Ok(()) };
-    if let Err(e) = txn.run(Plan {
-        ops,
-        verify: &verify,
-        apply: &apply,
-    }) {
-        unmount();
-        return Err(e);
-    }
+        let mnt = root.path(&cfg.mount_point);
+        if let Some(m) = mounts::at(&table, &mnt) {
+            return Err(ApiError::conflict(format!(
+                "{} already has {} mounted; unmount it first",
+                cfg.mount_point, m.source
+            )));
+        }
+        let fs = blockdev::probe(&root.path(&format!("/dev/{name}")));
+        let fstype = fs.fstype.clone().unwrap_or_default();
+        if !fstype.starts_with("ext") {
+            return Err(ApiError::field(
+                "device",
+                format!(
+                    "{name} has {} filesystem; only ext2/3/4 is used for history: format it as ext4 first",
+                    if fstype.is_empty() {
+                        "no known".into()
+                    } else {
+                        format!("a {fstype}")
+                    }
+                ),
+            ));
+        }
+        let uuid = fs
+            .uuid
+            .clone()
+            .ok_or_else(|| ApiError::field("device", format!("{name} has no filesystem UUID")))?;
+        let s = format!("fstab.{FSTAB_SECTION}");
+        let ops = vec![
+            Op::Set(s.clone(), "mount".into()),
+            Op::Set(format!("{s}.target"), cfg.mount_point.clone()),
+            Op::Set(format!("{s}.uuid"), uuid.clone()),
+            Op::Set(format!("{s}.options"), mounts::HISTORY_OPTIONS.into()),
+            Op::Set(format!("{s}.enabled"), "1".into()),
+        ];
+        let (mp, u2) = (cfg.mount_point.clone(), uuid.clone());
+        let verify = move |st: &Staged| -> ApiResult<()> {
+            let c = st.show("fstab")?;
+            let sec = c
+                .section(FSTAB_SECTION)
+                .ok_or_else(|| ApiError::internal("fstab section missing after commit"))?;
+            if sec.stype == "mount"
+                && sec.get("target") == Some(mp.as_str())
+                && sec.get("uuid") == Some(u2.as_str())
+                && sec.get("enabled") == Some("1")
+            {
+                Ok(())
+            } else {
+                Err(ApiError::internal("fstab does not hold the new mount"))
+            }
+        };
+        let db_dir = Path::new(&cfg.db_path)
+            .parent()
+            .map(|p| p.to_string_lossy().into_owned());
+        found = Some((fstype.clone(), uuid.clone(), fs.label.clone()));
+        Ok(WritePlan {
+            verify: Box::new(verify),
+            params: json!({"source": format!("/dev/{name}"), "fstype": fstype, "target": cfg.mount_point,
+                           "db_dir": db_dir, "mounted_without_entry": false}),
+            ..WritePlan::new(&["fstab"], ops)
+        })
+    })?;
+    let (fstype, uuid, label) = found.unwrap_or_default();
     let others: Vec<String> = uci::load(root, "fstab")
         .unwrap_or_default()
         .of_type("mount")
@@ -426,7 +471,7 @@ pub fn mount(ctx: &Ctx) -> ApiResult<Response> {
         .collect();
     let notified = poke_collector(root);
     Ok(Response::ok(json!({
-        "mounted": {"device": name, "fstype": fstype, "uuid": uuid, "label": fs.label, "mount_point": cfg.mount_point},
+        "mounted": {"device": name, "fstype": fstype, "uuid": uuid, "label": label, "mount_point": cfg.mount_point},
         "fstab": {"section": FSTAB_SECTION, "uuid": uuid, "enabled": true},
         "warnings": others.iter().map(|o| format!("fstab section {o} also mounts {} at boot; disable it in LuCI → Mount Points", cfg.mount_point)).collect::<Vec<_>>(),
         "collector_notified": notified,
@@ -440,7 +485,7 @@ pub fn unmount(ctx: &Ctx) -> ApiResult<Response> {
     }
     let root = ctx.root;
     let cfg = cfg(root)?;
-    let txn = Txn::begin(root, "storage", &["fstab"])?;
+    let _lock = lock::acquire(root, "storage", Duration::from_secs(10))?;
     refuse_while_formatting(root)?;
     let mnt = root.path(&cfg.mount_point);
     let table = mounts::read(root);
@@ -483,52 +528,35 @@ pub fn unmount(ctx: &Ctx) -> ApiResult<Response> {
             "the collector did not release the database on USB; try again",
         ));
     }
-    run_ok(
-        root,
-        &Cmd::new("/bin/umount", &[])
-            .arg(mnt.to_string_lossy())
-            .deadline(Duration::from_secs(20)),
-    )
-    .map_err(|e| {
-        ApiError::conflict(format!("cannot unmount {}: {}", cfg.mount_point, e.message))
-    })?;
-    if mounts::at(&mounts::read(root), &mnt).is_some_and(|x| x.source == m.source) {
-        return Err(ApiError::internal(format!(
-            "{} is still mounted after umount",
-            cfg.mount_point
-        )));
-    }
+    drop(_lock);
     let fstab = uci::load(root, "fstab").unwrap_or_default();
     let ours = fstab.section(FSTAB_SECTION).is_some();
-    if ours {
-        let ops = vec![Op::Set(
-            format!("fstab.{FSTAB_SECTION}.enabled"),
-            "0".into(),
-        )];
-        let verify = |uci: &Uci| -> ApiResult<()> {
-            match uci.show("fstab")?.get(FSTAB_SECTION, "enabled") {
+    let source = router_path(root, &m.source);
+    txn::run_now(root, UNMOUNT, crate::actions::APPLIERS, |_| {
+        let ops = if ours {
+            vec![Op::Set(
+                format!("fstab.{FSTAB_SECTION}.enabled"),
+                "0".into(),
+            )]
+        } else {
+            Vec::new()
+        };
+        let verify = move |st: &Staged| -> ApiResult<()> {
+            if !ours {
+                return Ok(());
+            }
+            match st.show("fstab")?.get(FSTAB_SECTION, "enabled") {
                 Some("0") => Ok(()),
                 _ => Err(ApiError::internal("fstab entry still enabled")),
             }
         };
-        let apply = |_: &Root| -> ApiResult<()> { Ok(()) };
-        if let Err(e) = txn.run(Plan {
-            ops,
-            verify: &verify,
-            apply: &apply,
-        }) {
-            // Put the system back as it was: mounted, persistent.
-            let _ = run_ok(
-                root,
-                &Cmd::new("/bin/mount", &["-t", &m.fstype, "-o", MOUNT_OPTIONS])
-                    .arg(root.path(&m.source).to_string_lossy())
-                    .arg(mnt.to_string_lossy()),
-            );
-            return Err(e);
-        }
-    } else {
-        drop(txn);
-    }
+        Ok(WritePlan {
+            verify: Box::new(verify),
+            params: json!({"source": source, "fstype": m.fstype, "target": cfg.mount_point,
+                           "mounted_without_entry": false}),
+            ..WritePlan::new(&["fstab"], ops)
+        })
+    })?;
     Ok(Response::ok(json!({
         "unmounted": {"source": router_path(root, &m.source), "mount_point": cfg.mount_point},
         "fstab_disabled": ours,
@@ -618,14 +646,11 @@ fn format_job(
         &format!("creating an ext4 filesystem on {}", want.name),
     );
     let dev = root.path(&format!("/dev/{}", want.name));
-    let cmd = Cmd::new("/usr/sbin/mkfs.ext4", &["-F", "-q", "-m", "1", "-L", label])
-        .arg(dev.to_string_lossy())
-        .deadline(
-            p.remaining()
-                .saturating_sub(Duration::from_secs(2))
-                .max(Duration::from_secs(1)),
-        );
-    run_ok(root, &cmd).map_err(|e| e.message)?;
+    let deadline = p
+        .remaining()
+        .saturating_sub(Duration::from_secs(2))
+        .max(Duration::from_secs(1));
+    mounts::mkfs_ext4(root, &dev, label, deadline).map_err(|e| e.message)?;
     p.phase("verifying", Some(90.0), "reading the new filesystem back");
     let fs = blockdev::probe(&dev);
     if fs.fstype.as_deref() != Some("ext4") || fs.label.as_deref() != Some(label) {

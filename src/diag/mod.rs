@@ -259,9 +259,13 @@ pub fn run_cmd(root: &Root, cmd: Cmd) -> Result<String, String> {
         Ok(o) if o.success() => Ok(o.stdout_str()),
         Ok(o) => {
             let err = String::from_utf8_lossy(&o.stderr);
+            let out = String::from_utf8_lossy(&o.stdout);
+            // stderr's first line; a program that explains on stdout (ping's "100% packet
+            // loss") gives its last line instead.
             let first = err
                 .lines()
                 .find(|l| !l.trim().is_empty())
+                .or_else(|| out.lines().rev().find(|l| !l.trim().is_empty()))
                 .unwrap_or("")
                 .trim();
             let mut why = match o.code {

@@ -23,14 +23,17 @@ pub use crate::wans::traffic_device;
 
 /// The selected WANs (jammonitor's managed list, else every eligible one) with their devices, or
 /// the config error that hides them.
+/// A modem WAN's netdev is known only to netifd (`l3_device`), so it is asked too (one in-process
+/// ubus call; without netifd the configured devices are used).
 pub fn wan_devices_checked(root: &Root) -> Result<Vec<WanDev>, ConfigError> {
-    Ok(wans::Model::load(root)
-        .selected()?
+    let list = wans::Model::load(root).selected()?;
+    let netifd = crate::system::netifd::dump(root, std::time::Duration::from_millis(500));
+    Ok(list
         .iter()
         .map(|w| WanDev {
             name: w.name.clone(),
             label: w.label.clone(),
-            device: traffic_device(w),
+            device: wans::live_device(w, netifd.as_ref()),
         })
         .collect())
 }

@@ -348,12 +348,8 @@ impl Store {
     }
 }
 
-pub fn now_epoch() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
+/// Whole seconds since the epoch (the one clock: [`crate::system::clock`]).
+pub use crate::system::clock::now_secs as now_epoch;
 
 /// Moves a damaged database (and its -wal/-shm) aside as `<name>.corrupt-<UTC time>`: never
 /// deleted, so it can still be inspected or salvaged. Returns the new path of the main file.

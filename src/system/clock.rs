@@ -1,7 +1,37 @@
-//! Local time as the router shows it. OpenWrt keeps its POSIX TZ rule in /etc/TZ (written from
-//! `system.@system[0].timezone`); uhttpd clears the environment, so we hand that rule to libc.
+//! Clocks, once for the whole product: wall time (`now_epoch`, `now_secs`, `wall_ms`), the
+//! calling thread's CPU time (`thread_cpu_us`), and local time as the router shows it. OpenWrt
+//! keeps its POSIX TZ rule in /etc/TZ (written from `system.@system[0].timezone`); uhttpd clears
+//! the environment, so we hand that rule to libc.
 
 use super::Root;
+
+fn since_epoch() -> std::time::Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// Seconds since the epoch, with sub-second precision (answers, job and journal files).
+pub fn now_epoch() -> f64 {
+    since_epoch().as_secs_f64()
+}
+
+/// Whole seconds since the epoch (history rows).
+pub fn now_secs() -> i64 {
+    since_epoch().as_secs() as i64
+}
+
+/// Milliseconds since the epoch (ping samples).
+pub fn wall_ms() -> i64 {
+    since_epoch().as_millis() as i64
+}
+
+/// CPU time the calling thread has used, in microseconds (the collector's self-measurement).
+pub fn thread_cpu_us() -> u64 {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
+        .map(|t| t.tv_sec() as u64 * 1_000_000 + t.tv_nsec() as u64 / 1000)
+        .unwrap_or(0)
+}
 
 unsafe extern "C" {
     // POSIX; the libc crate does not bind it.

@@ -11,6 +11,7 @@ pub mod mounts;
 pub mod mptcp_diag;
 pub mod mptcp_pm;
 pub mod neigh;
+pub mod netifd;
 pub mod netlink;
 pub mod oui;
 pub mod procfs;

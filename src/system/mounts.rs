@@ -1,7 +1,50 @@
-//! The mount table (/proc/self/mounts under the root): what is mounted where.
+//! The mount table (/proc/self/mounts under the root): what is mounted where; and the commands
+//! that change it (`mount`, `umount`, `mkfs.ext4`), each through the runner with a deadline.
 
 use super::Root;
+use super::runner::{Cmd, run_ok};
+use crate::error::ApiResult;
 use std::path::Path;
+use std::time::Duration;
+
+/// Options of the history stick: no atime writes, and nothing on it is ever executed or trusted
+/// as a device or set-uid file (the predecessor's set).
+pub const HISTORY_OPTIONS: &str = "rw,noatime,nosuid,nodev,noexec";
+const DEADLINE: Duration = Duration::from_secs(20);
+
+/// `/bin/mount -t <fstype> -o <HISTORY_OPTIONS> <dev> <target>` (paths already under the root).
+pub fn mount(root: &Root, fstype: &str, dev: &Path, target: &Path) -> ApiResult<()> {
+    run_ok(
+        root,
+        &Cmd::new("/bin/mount", &["-t", fstype, "-o", HISTORY_OPTIONS])
+            .arg(dev.to_string_lossy())
+            .arg(target.to_string_lossy())
+            .deadline(DEADLINE),
+    )
+    .map(|_| ())
+}
+
+/// `/bin/umount <target>`.
+pub fn umount(root: &Root, target: &Path) -> ApiResult<()> {
+    run_ok(
+        root,
+        &Cmd::new("/bin/umount", &[])
+            .arg(target.to_string_lossy())
+            .deadline(DEADLINE),
+    )
+    .map(|_| ())
+}
+
+/// `/usr/sbin/mkfs.ext4 -F -q -m 1 -L <label> <dev>` (the label is checked by the caller).
+pub fn mkfs_ext4(root: &Root, dev: &Path, label: &str, deadline: Duration) -> ApiResult<()> {
+    run_ok(
+        root,
+        &Cmd::new("/usr/sbin/mkfs.ext4", &["-F", "-q", "-m", "1", "-L", label])
+            .arg(dev.to_string_lossy())
+            .deadline(deadline),
+    )
+    .map(|_| ())
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mount {

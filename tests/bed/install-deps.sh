@@ -13,7 +13,6 @@ libjson-c-dev libcrypt-dev
 libclang-dev clang
 meson ninja-build libjson-c-dev libssl-dev zlib1g-dev libzstd-dev
 openssl
-lighttpd
 iputils-ping
 nftables
 conntrack
@@ -27,6 +26,7 @@ curl
 procps
 iproute2
 python3
+gettext
 util-linux
 "
 
@@ -48,7 +48,7 @@ fi
 command -v apt-get >/dev/null 2>&1 || die "no apt-get; install by hand: $missing"
 printf 'install-deps: installing %s\n' "$missing" >&2
 
-# Don't let package scripts start daemons (lighttpd on :80, vnstatd) in a CI container.
+# Don't let package scripts start daemons (vnstatd …) in a CI container.
 policy=/usr/sbin/policy-rc.d
 own_policy=0
 if [ ! -e "$policy" ]; then

@@ -5,6 +5,7 @@
 #   tests/bed/session.sh <root> --delete <sid>   log out (rpcd `session destroy`)
 #
 # The logins and their passwords are in tests/bed/rpcd/rpcd.config (copied to <root>/etc/config/rpcd).
+# JM_SESSION_TIMEOUT=<s> sets the session's idle timeout (rpcd's default: 300 s).
 set -eu
 
 die() { printf 'session.sh: error: %s\n' "$*" >&2; exit 2; }
@@ -16,8 +17,8 @@ root=$1
 case $2 in
     --new)
         case ${3:-} in
-            '') exec "$here/webstack.sh" login "$root" root jm-admin ;;
-            ro) exec "$here/webstack.sh" login "$root" viewer jm-viewer ;;
+            '') exec "$here/webstack.sh" login "$root" root jm-admin "${JM_SESSION_TIMEOUT:-}" ;;
+            ro) exec "$here/webstack.sh" login "$root" viewer jm-viewer "${JM_SESSION_TIMEOUT:-}" ;;
             *) usage ;;
         esac
         ;;

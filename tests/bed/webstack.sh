@@ -8,7 +8,8 @@
 #                                           returns when all answer on the bus
 #   tests/bed/webstack.sh stop <root>       stop them (by the pids recorded at start)
 #   tests/bed/webstack.sh restart-fixtures <root>   re-read <root>/.bed/ubus (new objects/methods)
-#   tests/bed/webstack.sh login <root> <user> <password>   prints the new session id (32 hex)
+#   tests/bed/webstack.sh login <root> <user> <password> [timeout-s]   prints the new session id
+#                                           (32 hex); rpcd's default timeout is 300 s of idleness
 #   tests/bed/webstack.sh logout <root> <sid>              session destroy
 #   tests/bed/webstack.sh call <root> <object> <method> [json]   the real `ubus call`
 #
@@ -107,8 +108,9 @@ case $cmd in
         start_fixtures
         ;;
     login)
-        [ $# -eq 2 ] || die "usage: webstack.sh login <root> <user> <password>"
-        out=$(ubus call session login "{\"username\":\"$1\",\"password\":\"$2\"}") || die "login of '$1' refused"
+        [ $# -eq 2 ] || [ $# -eq 3 ] || die "usage: webstack.sh login <root> <user> <password> [timeout]"
+        t=${3:+,\"timeout\":$3}
+        out=$(ubus call session login "{\"username\":\"$1\",\"password\":\"$2\"$t}") || die "login of '$1' refused"
         sid=$(printf '%s\n' "$out" | sed -n 's/^[[:space:]]*"ubus_rpc_session": "\([0-9a-f]\{32\}\)".*/\1/p')
         [ -n "$sid" ] || die "login of '$1': no session id in: $out"
         echo "$sid"

@@ -244,7 +244,25 @@ pub struct Rig {
 }
 
 impl Rig {
+    /// Refuses (with what to do) while `make run` uses the rig: its collector samples jm-router
+    /// and its client traffic moves the counters this test checks, and both share the fixed
+    /// namespace names. (The browser tests reuse a running `make run` on purpose; this test
+    /// cannot.)
     pub fn up() -> Rig {
+        let pids = Command::new("ip")
+            .args(["netns", "pids", "jm-router"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        for pid in pids.split_whitespace() {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            assert!(
+                !cmd.contains("jammonitor-collector"),
+                "the simulated router is in use by `make run` (a collector runs in jm-router: \
+                 pid {pid}, {cmd}). This test needs the rig to itself: run `make stop` first."
+            );
+        }
         let rig = repo().join("tests/rig/rig.sh");
         let complete = Command::new(&rig)
             .arg("status")

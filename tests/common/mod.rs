@@ -86,6 +86,21 @@ impl TestRoot {
         self.restart_fixtures();
     }
 
+    /// Takes netifd's objects off the bus (for a test that replaces the network config the
+    /// default netifd fixtures describe): readers fall back to the configuration.
+    pub fn without_netifd(&self) {
+        for e in std::fs::read_dir(self.file(".bed/ubus")).unwrap() {
+            let e = e.unwrap();
+            if e.file_name()
+                .to_string_lossy()
+                .starts_with("network.interface")
+            {
+                std::fs::remove_dir_all(e.path()).unwrap();
+            }
+        }
+        self.restart_fixtures();
+    }
+
     /// A ubus call on this root's bus (the product's own client; rpcd/fixtures answer).
     pub fn ubus(&self, object: &str, method: &str, args: Value) -> Result<Value, String> {
         let root = jammonitor::system::Root::new(&self.path);
@@ -502,4 +517,62 @@ pub fn mini_router(tag: &str) -> Netns {
         "mptcp", "endpoint", "add", "10.3.3.2", "dev", "lan3", "subflow", "backup", "fullmesh",
     ]);
     ns
+}
+
+impl Req {
+    /// Runs a write and, when it answers 202 with a background job (journaled writes apply as
+    /// jobs), follows the job to its end the way the page does. The answer is then what a
+    /// synchronous write would have said: 200 with the job's result, or the job's error with its
+    /// status, code and field.
+    pub fn run_write(&self, root: &TestRoot) -> Resp {
+        let r = self.run(root);
+        if r.status != 202 {
+            return r;
+        }
+        let id = r.data()["job"]["id"].as_str().unwrap().to_string();
+        let sid = self
+            .headers
+            .iter()
+            .find(|(k, _)| k == "HTTP_AUTHORIZATION")
+            .map(|(_, v)| v.trim_start_matches("Bearer ").to_string())
+            .unwrap();
+        let job = wait_job_done(root, &sid, &id, self.netns.as_deref());
+        let body = if job["state"] == "done" {
+            serde_json::json!({"ok": true, "data": job["result"]})
+        } else {
+            serde_json::json!({"ok": false, "error": {
+                "code": job["error_code"].as_str().unwrap_or("apply_failed"),
+                "message": job["error"], "field": job["error_field"]}})
+        };
+        Resp {
+            status: if job["state"] == "done" {
+                200
+            } else {
+                job["error_status"].as_u64().unwrap_or(500) as u16
+            },
+            headers: Vec::new(),
+            body: body.to_string().into_bytes(),
+        }
+    }
+}
+
+/// Polls `job?id=` until the job is no longer running (at most 200 s).
+pub fn wait_job_done(root: &TestRoot, sid: &str, id: &str, netns: Option<&str>) -> Value {
+    let t0 = std::time::Instant::now();
+    loop {
+        let mut r = Req::get("job", sid);
+        r.query = format!("id={id}");
+        if let Some(ns) = netns {
+            r = r.in_netns(ns);
+        }
+        let j = r.run(root).data();
+        if j["state"] != "running" {
+            return j;
+        }
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(200),
+            "job still running: {j:#}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }

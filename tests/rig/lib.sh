@@ -85,7 +85,6 @@ pkg_for() {
         curl) echo curl ;;
         python3) echo python3-minimal ;;
         sysctl|pgrep) echo procps ;;
-        lighttpd) echo lighttpd ;;
         setsid|flock) echo util-linux ;;
         timeout) echo coreutils ;;
         *) echo "$1" ;;
@@ -167,7 +166,7 @@ stop_pid() {
 }
 
 # pids_with TEXT: running processes whose command line contains TEXT (a path unique to this
-# checkout, such as our lighttpd.conf). Used to find strays whose pid file was lost.
+# checkout, such as our live root's www/). Used to find strays whose pid file was lost.
 pids_with() {
     local p cmd
     for p in /proc/[0-9]*; do

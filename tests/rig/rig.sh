@@ -17,6 +17,12 @@ set -Eeu
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 RIG_LOG_PREFIX=rig
 PY=""
+# The rig's daemons outlive this script, so they must not inherit the caller's descriptors: under
+# `flock /tmp/jm-rig.lock …` they would keep the lock held after the locked command ended.
+for fd in /proc/$$/fd/*; do
+    fd=${fd##*/}
+    case $fd in 0|1|2|255) ;; *) eval "exec $fd>&-" 2>/dev/null || true ;; esac
+done
 
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 link_exists() { ip -n "$1" link show dev "$2" >/dev/null 2>&1; }

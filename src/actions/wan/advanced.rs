@@ -10,13 +10,15 @@ use crate::actions::Ctx;
 use crate::bypass;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Fields, Response};
+use crate::journal::Change;
 use crate::system::services::{self, Service};
 use crate::system::uci::Config;
 use crate::system::uci::cli::Op;
 use crate::system::{Root, uci};
-use crate::txn::{self, Plan, Txn};
+use crate::txn::{self, Staged, Write, WritePlan};
 use serde_json::{Value, json};
 use std::ops::RangeInclusive;
+use std::time::Duration;
 
 pub const FAILOVER: &[(&str, RangeInclusive<i64>)] = &[
     ("timeout", 1..=10),
@@ -250,12 +252,30 @@ fn prefix(outer: &'static str) -> impl Fn(ApiError) -> ApiError {
     }
 }
 
+/// The write: area `wan`, applied as a job (mptcp reload, omr-tracker restart). The sysctl.d
+/// file is one of the journaled files and the /proc value is restored on rollback.
+pub const WRITE: Write = Write {
+    area: "wan",
+    intent: "wan.advanced",
+    apply: apply_params,
+    deadline: Duration::from_secs(300),
+};
+
 pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
     let root = ctx.root;
     parse(&ctx.req.body, root, &uci::load(root, "network")?)?;
     bypass::refuse_if_active(root)?;
-    let txn = Txn::begin(root, "wan", &["omr-tracker", "network", "jammonitor"])?;
-    let s = parse(&ctx.req.body, root, &uci::load(root, "network")?)?;
+    let body = ctx.req.body.clone();
+    let job = txn::start(root, WRITE, crate::actions::APPLIERS, move |r| {
+        plan(r, &body)
+    })?;
+    Ok(txn::accepted(job))
+}
+
+fn plan(root: &Root, body: &[u8]) -> ApiResult<WritePlan> {
+    bypass::refuse_if_active(root)?;
+    let s = parse(body, root, &uci::load(root, "network")?)
+        .map_err(|e| e.context("configuration changed meanwhile"))?;
     let tracker = uci::load(root, "omr-tracker")?;
     let mut ops = Vec::new();
     if !s.failover.is_empty() && tracker.section("defaults").is_none() {
@@ -267,6 +287,7 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
     for (k, v) in &s.globals {
         ops.push(Op::Set(format!("network.globals.{k}"), v.clone()));
     }
+    let mut files = Vec::new();
     if let Some(n) = s.stale_loss_cnt {
         if uci::load(root, "jammonitor")?.section("main").is_none() {
             ops.push(Op::Set("jammonitor.main".into(), "jammonitor".into()));
@@ -275,11 +296,31 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
             "jammonitor.main.stale_loss_cnt".into(),
             n.to_string(),
         ));
+        // Persisted for boot with the configs, in the same journal.
+        files.push(Change {
+            path: SYSCTL_FILE.into(),
+            after: Some(format!("net.mptcp.stale_loss_cnt={n}\n").into_bytes()),
+        });
     }
-    let verify = |uci: &crate::system::uci::Uci| -> ApiResult<()> {
-        let t = uci.show("omr-tracker")?;
-        let n = uci.show("network")?;
-        let j = uci.show("jammonitor")?;
+    let (tracker_changed, mptcp_changed) = (!s.failover.is_empty(), s.touches_mptcp());
+    let changed: Vec<String> = s
+        .failover
+        .iter()
+        .map(|(k, _)| format!("failover.{k}"))
+        .chain(s.globals.iter().map(|(k, _)| {
+            let key = GLOBALS
+                .iter()
+                .find(|(_, o)| o == k)
+                .map(|x| x.0)
+                .unwrap_or("subflows");
+            format!("mptcp.{key}")
+        }))
+        .chain(s.stale_loss_cnt.map(|_| "mptcp.stale_loss_cnt".to_string()))
+        .collect();
+    let verify = move |st: &Staged| -> ApiResult<()> {
+        let t = st.show("omr-tracker")?;
+        let n = st.show("network")?;
+        let j = st.show("jammonitor")?;
         let ok = s
             .failover
             .iter()
@@ -297,32 +338,28 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
             ))
         }
     };
-    let (tracker_changed, mptcp_changed) = (!s.failover.is_empty(), s.touches_mptcp());
-    let apply = |r: &Root| apply(r, tracker_changed, mptcp_changed);
-    txn.run(Plan {
-        ops,
-        verify: &verify,
-        apply: &apply,
-    })?;
-    let changed: Vec<String> = s
-        .failover
-        .iter()
-        .map(|(k, _)| format!("failover.{k}"))
-        .chain(s.globals.iter().map(|(k, _)| {
-            let key = GLOBALS
-                .iter()
-                .find(|(_, o)| o == k)
-                .map(|x| x.0)
-                .unwrap_or("subflows");
-            format!("mptcp.{key}")
-        }))
-        .chain(s.stale_loss_cnt.map(|_| "mptcp.stale_loss_cnt".to_string()))
-        .collect();
-    Ok(Response::ok(json!({"saved": true, "changed": changed})))
+    Ok(WritePlan {
+        verify: Box::new(verify),
+        files,
+        kernel: vec![STALE_PROC],
+        params: json!({"tracker": tracker_changed, "mptcp": mptcp_changed}),
+        result: json!({"saved": true, "changed": changed}),
+        ..WritePlan::new(&["omr-tracker", "network", "jammonitor"], ops)
+    })
 }
 
-/// Reads the committed settings back, so a rollback re-applies the old ones. Only the services
-/// whose settings changed are reloaded (a timeout change does not touch MPTCP).
+/// The apply step as recorded in the journal: `{"tracker": bool, "mptcp": bool}`.
+pub fn apply_params(root: &Root, params: &Value) -> ApiResult<()> {
+    apply(
+        root,
+        params["tracker"].as_bool().unwrap_or(true),
+        params["mptcp"].as_bool().unwrap_or(true),
+    )
+}
+
+/// Reads the committed settings back, so a rollback re-applies the old ones (the /proc value
+/// itself is restored from the journal when the old config had none). Only the services whose
+/// settings changed are reloaded (a timeout change does not touch MPTCP).
 fn apply(root: &Root, tracker: bool, mptcp: bool) -> ApiResult<()> {
     if mptcp {
         let jm = uci::load(root, "jammonitor")?;
@@ -330,16 +367,10 @@ fn apply(root: &Root, tracker: bool, mptcp: bool) -> ApiResult<()> {
             .get("main", "stale_loss_cnt")
             .and_then(|v| v.parse::<i64>().ok())
         {
-            if STALE_LOSS.contains(&n) {
-                txn::write_atomic(
-                    &root.path(SYSCTL_FILE),
-                    format!("net.mptcp.stale_loss_cnt={n}\n").as_bytes(),
-                )?;
-                // Absent when the kernel has no MPTCP: the persisted file still applies at boot.
-                if root.path(STALE_PROC).exists() {
-                    std::fs::write(root.path(STALE_PROC), format!("{n}\n"))
-                        .map_err(|e| ApiError::internal(format!("cannot set {STALE_PROC}: {e}")))?;
-                }
+            // Absent when the kernel has no MPTCP: the persisted sysctl.d file applies at boot.
+            if STALE_LOSS.contains(&n) && root.path(STALE_PROC).exists() {
+                std::fs::write(root.path(STALE_PROC), format!("{n}\n"))
+                    .map_err(|e| ApiError::internal(format!("cannot set {STALE_PROC}: {e}")))?;
             }
         }
         services::init(root, Service::Mptcp, "reload", None)?;

@@ -11,11 +11,12 @@ use crate::system::Root;
 use crate::system::services;
 use crate::system::uci::cli::Op;
 use crate::system::uci::{self, Config};
-use crate::txn::{Plan, Txn};
+use crate::txn::{self, Staged, Write, WritePlan};
 use crate::validate;
 use crate::wans::{self, Wan};
 use serde_json::{Value, json};
 use std::net::Ipv4Addr;
+use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Proto {
@@ -251,13 +252,37 @@ fn verify(e: &Edit, device: Option<&str>, n: &Config) -> bool {
     proto_ok && dns_ok && mtu_ok && label_ok
 }
 
+/// The write: area `wan`, applied as a job (ifup of the edited WAN).
+pub const WRITE: Write = Write {
+    area: "wan",
+    intent: "wan.edit",
+    apply: apply_params,
+    deadline: Duration::from_secs(300),
+};
+
 pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
     let root = ctx.root;
-    parse(&ctx.req.body, &wans::managed(root)?)?;
-    bypass::refuse_if_active(root)?;
-    let txn = Txn::begin(root, "wan", &["network"])?;
     let current = wans::managed(root)?;
     let edit = parse(&ctx.req.body, &current)?;
+    bypass::refuse_if_active(root)?;
+    // Every refusal (nothing to change, no device for an MTU) is answered now, not by the job.
+    let wan = current
+        .iter()
+        .find(|w| w.name == edit.name)
+        .cloned()
+        .expect("validated above");
+    ops(&edit, &wan, &uci::load(root, "network")?)?;
+    let body = ctx.req.body.clone();
+    let job = txn::start(root, WRITE, crate::actions::APPLIERS, move |r| {
+        plan(r, &body)
+    })?;
+    Ok(txn::accepted(job))
+}
+
+fn plan(root: &Root, body: &[u8]) -> ApiResult<WritePlan> {
+    bypass::refuse_if_active(root)?;
+    let current = wans::managed(root)?;
+    let edit = parse(body, &current).map_err(|e| e.context("configuration changed meanwhile"))?;
     let wan = current
         .iter()
         .find(|w| w.name == edit.name)
@@ -266,8 +291,9 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
     let network = uci::load(root, "network")?;
     let ops = ops(&edit, &wan, &network)?;
     let device = wan.device.clone();
-    let check = |uci: &crate::system::uci::Uci| -> ApiResult<()> {
-        if verify(&edit, device.as_deref(), &uci.show("network")?) {
+    let name = edit.name.clone();
+    let verify = move |st: &Staged| -> ApiResult<()> {
+        if verify(&edit, device.as_deref(), &st.show("network")?) {
             Ok(())
         } else {
             Err(ApiError::internal(
@@ -275,19 +301,24 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
             ))
         }
     };
-    let name = edit.name.clone();
-    let apply = |r: &Root| {
-        let disabled = uci::load(r, "network")?.get(&name, "disabled") == Some("1");
-        if disabled {
-            Ok(())
-        } else {
-            services::ifupdown(r, true, &name)
-        }
+    Ok(WritePlan {
+        verify: Box::new(verify),
+        params: json!({"name": name}),
+        result: json!({"saved": name}),
+        ..WritePlan::new(&["network"], ops)
+    })
+}
+
+/// The apply step as recorded in the journal: `{"name": "wan2"}` is brought up again (unless
+/// disabled) so netifd takes the new addressing and MTU.
+pub fn apply_params(root: &Root, params: &Value) -> ApiResult<()> {
+    let Some(name) = params["name"].as_str().filter(|n| uci::valid_name(n)) else {
+        return Ok(());
     };
-    txn.run(Plan {
-        ops,
-        verify: &check,
-        apply: &apply,
-    })?;
-    Ok(Response::ok(json!({"saved": edit.name})))
+    let disabled = uci::load(root, "network")?.get(name, "disabled") == Some("1");
+    if disabled {
+        Ok(())
+    } else {
+        services::ifupdown(root, true, name)
+    }
 }

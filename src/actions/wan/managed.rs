@@ -9,9 +9,10 @@ use crate::http::{Fields, Response};
 use crate::system::Root;
 use crate::system::uci::cli::Op;
 use crate::system::uci::{self, Config};
-use crate::txn::{Plan, Txn};
+use crate::txn::{self, Staged, Write, WritePlan};
 use crate::wans::{self, Role};
 use serde_json::json;
+use std::time::Duration;
 
 fn parse(body: &[u8], network: &Config, jm: &Config) -> ApiResult<Vec<String>> {
     let kept = wans::lists(jm).kept;
@@ -60,6 +61,14 @@ fn parse(body: &[u8], network: &Config, jm: &Config) -> ApiResult<Vec<String>> {
     Ok(names)
 }
 
+/// The write: area `wan` (the managed list shares the WAN lock), nothing to apply.
+pub const WRITE: Write = Write {
+    area: "wan",
+    intent: "wan.managed",
+    apply: txn::apply_nothing,
+    deadline: Duration::from_secs(200),
+};
+
 pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
     let root = ctx.root;
     parse(
@@ -68,12 +77,21 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
         &uci::load(root, "jammonitor")?,
     )?;
     bypass::refuse_if_active(root)?;
-    let txn = Txn::begin(root, "wan", &["jammonitor"])?;
+    let body = ctx.req.body.clone();
+    let job = txn::start(root, WRITE, crate::actions::APPLIERS, move |r| {
+        plan(r, &body)
+    })?;
+    Ok(txn::accepted(job))
+}
+
+fn plan(root: &Root, body: &[u8]) -> ApiResult<WritePlan> {
+    bypass::refuse_if_active(root)?;
     let names = parse(
-        &ctx.req.body,
+        body,
         &uci::load(root, "network")?,
         &uci::load(root, "jammonitor")?,
-    )?;
+    )
+    .map_err(|e| e.context("configuration changed meanwhile"))?;
     let mut ops = Vec::new();
     if uci::load(root, "jammonitor")?.section("main").is_none() {
         ops.push(Op::Set("jammonitor.main".into(), "jammonitor".into()));
@@ -84,19 +102,18 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
             .iter()
             .map(|n| Op::AddList("jammonitor.main.wan".into(), n.clone())),
     );
-    let verify = |uci: &crate::system::uci::Uci| -> ApiResult<()> {
-        let got: Vec<String> = wans::managed_list(&uci.show("jammonitor")?);
+    let result = json!({"managed": names});
+    let verify = move |st: &Staged| -> ApiResult<()> {
+        let got: Vec<String> = wans::managed_list(&st.show("jammonitor")?);
         if got == names {
             Ok(())
         } else {
             Err(ApiError::internal("managed list differs after commit"))
         }
     };
-    let apply = |_: &Root| Ok(());
-    txn.run(Plan {
-        ops,
-        verify: &verify,
-        apply: &apply,
-    })?;
-    Ok(Response::ok(json!({"managed": names})))
+    Ok(WritePlan {
+        verify: Box::new(verify),
+        result,
+        ..WritePlan::new(&["jammonitor"], ops)
+    })
 }

@@ -13,10 +13,11 @@ use crate::system::Root;
 use crate::system::services::{self, Service};
 use crate::system::uci;
 use crate::system::uci::cli::Op;
-use crate::txn::{Plan, Txn};
+use crate::txn::{self, Staged, Write, WritePlan};
 use crate::wans::{self, Role, Wan};
-use serde_json::json;
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// The roles after applying `requested` to `current`, or the error naming the field.
 pub fn resolve(
@@ -81,24 +82,46 @@ fn parse(body: &[u8], selected: &[Wan]) -> ApiResult<BTreeMap<String, Role>> {
     Ok(out)
 }
 
+/// The write: area `wan`, applied as a job (ifdown/ifup and mptcp reload can take ~2 min).
+pub const WRITE: Write = Write {
+    area: "wan",
+    intent: "wan.roles",
+    apply: apply_params,
+    deadline: Duration::from_secs(300),
+};
+
 pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
     let root = ctx.root;
-    // Validate against the configuration as it is now, then again under the lock (another tab may
-    // have changed it in between): nothing is written unless both pass.
+    // Validate against the configuration as it is now (400s answered here), then again in the
+    // job under the lock (another tab may have changed it in between).
     let selected_now = wans::managed(root)?;
-    parse(&ctx.req.body, &selected_now)?;
+    let requested = parse(&ctx.req.body, &selected_now)?;
     bypass::refuse_if_active(root)?;
-    let txn = Txn::begin(root, "wan", &["network", "openmptcprouter", "jammonitor"])?;
+    let next = resolve(&selected_now, &requested)?;
+    if selected_now
+        .iter()
+        .all(|w| next.get(&w.name) == Some(&w.role))
+    {
+        return Ok(Response::ok(json!({"roles": next, "changed": []})));
+    }
+    let body = ctx.req.body.clone();
+    let job = txn::start(root, WRITE, crate::actions::APPLIERS, move |r| {
+        plan(r, &body)
+    })?;
+    Ok(txn::accepted(job))
+}
+
+fn plan(root: &Root, body: &[u8]) -> ApiResult<WritePlan> {
+    bypass::refuse_if_active(root)?;
     let current = wans::managed(root)?;
     let requested =
-        parse(&ctx.req.body, &current).map_err(|e| e.context("configuration changed meanwhile"))?;
+        parse(body, &current).map_err(|e| e.context("configuration changed meanwhile"))?;
     let next = resolve(&current, &requested)?;
     let changed: Vec<&Wan> = current
         .iter()
         .filter(|w| next.get(&w.name) != Some(&w.role))
         .collect();
 
-    let omr = uci::load(root, "openmptcprouter")?;
     let network = uci::load(root, "network")?;
     let jm = uci::load(root, "jammonitor")?;
     let lists = wans::lists(&jm);
@@ -114,6 +137,7 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
             kept.retain(|k| k != &w.name);
         }
     }
+    let omr = uci::load(root, "openmptcprouter")?;
     let mut ops = Vec::new();
     if kept != lists.kept {
         if jm.section("main").is_none() {
@@ -147,12 +171,11 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
             ops.push(Op::Delete(format!("network.{}.disabled", w.name)));
         }
     }
-    if ops.is_empty() {
-        return Ok(Response::ok(json!({"roles": next, "changed": []})));
-    }
-    let verify = |uci: &crate::system::uci::Uci| -> ApiResult<()> {
-        let (n, o) = (uci.show("network")?, uci.show("openmptcprouter")?);
-        if wans::lists(&uci.show("jammonitor")?).kept != kept {
+    let changed_names: Vec<String> = changed.iter().map(|w| w.name.clone()).collect();
+    let result = json!({"roles": next, "changed": changed_names});
+    let verify = move |st: &Staged| -> ApiResult<()> {
+        let (n, o) = (st.show("network")?, st.show("openmptcprouter")?);
+        if wans::lists(&st.show("jammonitor")?).kept != kept {
             return Err(ApiError::internal("kept WAN list differs after commit"));
         }
         for (name, role) in &next {
@@ -177,16 +200,27 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
         }
         Ok(())
     };
-    let changed_names: Vec<String> = changed.iter().map(|w| w.name.clone()).collect();
-    let apply = |r: &Root| apply(r, &changed_names);
-    txn.run(Plan {
-        ops,
-        verify: &verify,
-        apply: &apply,
-    })?;
-    Ok(Response::ok(
-        json!({"roles": next, "changed": changed_names}),
-    ))
+    Ok(WritePlan {
+        verify: Box::new(verify),
+        params: json!({"names": changed_names}),
+        result,
+        ..WritePlan::new(&["network", "openmptcprouter", "jammonitor"], ops)
+    })
+}
+
+/// The apply step as recorded in the journal: `{"names": [...]}`.
+pub fn apply_params(root: &Root, params: &Value) -> ApiResult<()> {
+    let names: Vec<String> = params["names"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str())
+                .filter(|n| uci::valid_name(n))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    apply(root, &names)
 }
 
 /// Makes netifd and the kernel follow the committed roles of `names` (read back from the
@@ -215,8 +249,8 @@ mod tests {
             name: name.into(),
             label: None,
             device: None,
-            config_device: None,
             proto: None,
+            config_device: None,
             role,
             disabled: false,
             why: wans::Why::Name,

@@ -10,6 +10,9 @@ use std::time::Duration;
 
 pub struct Uci<'a> {
     root: &'a Root,
+    /// A private (config dir, save dir) pair: the write engine stages here (`txn`), so other
+    /// tools' staged changes in /tmp/.uci are never read, committed or reverted by us.
+    sandbox: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
 /// One change in a batch.
@@ -37,12 +40,33 @@ fn quote(v: &str) -> String {
 
 impl<'a> Uci<'a> {
     pub fn new(root: &'a Root) -> Uci<'a> {
-        Uci { root }
+        Uci {
+            root,
+            sandbox: None,
+        }
+    }
+
+    /// `uci -c <confdir> -t <savedir>`: configs and staged changes in private directories.
+    pub fn sandbox(
+        root: &'a Root,
+        confdir: std::path::PathBuf,
+        savedir: std::path::PathBuf,
+    ) -> Uci<'a> {
+        Uci {
+            root,
+            sandbox: Some((confdir, savedir)),
+        }
     }
 
     fn cmd(&self, args: &[&str]) -> Cmd {
         let mut c = Cmd::new("/sbin/uci", &[]).deadline(Duration::from_secs(5));
-        if !self.root.is_system() {
+        if let Some((conf, save)) = &self.sandbox {
+            c = c
+                .arg("-c")
+                .arg(conf.to_string_lossy())
+                .arg("-t")
+                .arg(save.to_string_lossy());
+        } else if !self.root.is_system() {
             c = c
                 .arg("-c")
                 .arg(self.root.path("/etc/config").to_string_lossy())

@@ -20,7 +20,38 @@ export const env = {
 	get url() { return need('JM_URL').replace(/\/+$/, ''); },
 	get sid() { return need('JM_SID'); },
 	get sidRo() { return need('JM_SID_RO'); },
+	// the demo logins of the server's rpcd (tests/bed/rpcd/rpcd.config)
+	get user() { return need('JM_USER'); },
+	get pass() { return need('JM_PASS'); },
+	get userRo() { return need('JM_USER_RO'); },
+	get passRo() { return need('JM_PASS_RO'); },
 };
+
+// One JSON-RPC call to uhttpd's /ubus, as LuCI makes it: {status, reply} of `result`.
+export async function ubus(sid, object, method, args = {}) {
+	const base = env.url.replace(/\/luci-static\/.*$/, '');
+	const res = await fetch(base + '/ubus', {
+		method: 'POST', headers: {'Content-Type': 'application/json'},
+		body: JSON.stringify({jsonrpc: '2.0', id: 1, method: 'call', params: [sid, object, method, args]}),
+	});
+	const json = await res.json();
+	if (Array.isArray(json.result)) return {status: json.result[0], reply: json.result[1]};
+	// a JSON-RPC error: uhttpd refused the call itself (e.g. -32002 "Access denied" by the ACL)
+	if (json.error) return {status: null, reply: null, error: json.error};
+	throw new Error('/ubus: ' + JSON.stringify(json));
+}
+
+// A fresh rpcd session through /ubus `session login` (the null session may only log in).
+export async function login(user = env.user, pass = env.pass) {
+	const {status, reply} = await ubus('00000000000000000000000000000000', 'session', 'login', {username: user, password: pass});
+	if (status !== 0) throw new Error(`login of ${user} failed: ubus status ${status}`);
+	return reply.ubus_rpc_session;
+}
+
+// index.html without a session: the login form.
+export function loginUrl() {
+	return /\.html$/.test(env.url) ? env.url : env.url + '/luci-static/resources/jammonitor/index.html';
+}
 
 // index.html of the app as the server publishes it.
 export function appUrl(sid, extraHash = '') {

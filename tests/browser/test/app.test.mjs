@@ -1,5 +1,5 @@
 // Browser tests of the JamMonitor frontend against the real server (tests/rig/serve.sh:
-// lighttpd + the CGI + the simulated router). Each page must load without a console error,
+// uhttpd + rpcd + the CGI + the simulated router). Each page must load without a console error,
 // page error or failed request unless the test expects one.
 
 import {describe, it, before, after} from 'node:test';
@@ -57,7 +57,7 @@ describe('JamMonitor frontend', () => {
 		const health = await overview.locator('.jm-block', {hasText: 'System health'}).innerText();
 		assert.match(health, /RAM used\s+[\d.,]+ (KiB|MiB|GiB) of /);
 		assert.ok(health.includes('of ' + totalText), `RAM total ${totalText} shown: ${health}`);
-		assert.match(health, /CPU\s+[\d.,]+ %/);
+		assert.match(health, /CPU\s+[\d.,]+ ?%/);
 		assert.match(health, /Connections tracked\s+[\d,]+ \/ [\d,]+/);
 
 		// Ping block: explicit note while the collector does not run, else data.

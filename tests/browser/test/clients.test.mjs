@@ -7,6 +7,7 @@
 import {describe, it, before, after} from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import {execFileSync} from 'node:child_process';
 import path from 'node:path';
 import {env, appUrl, launch, openPage, api, sh, REPO, SCREENSHOTS} from '../lib/harness.mjs';
 
@@ -21,6 +22,8 @@ const ROOT = () => {
 };
 const C1 = '02:00:00:00:01:0a', C2 = '02:00:00:00:01:0b', C3 = '02:00:00:00:01:0c';
 const EVIL = '<img src=x onerror=alert(1)>';
+// A lease file's host name field cannot hold spaces: the same markup without them.
+const EVIL_LEASE = '<img/src=x/onerror=alert(1)>';
 
 function clean(p) {
 	assert.deepEqual(p.problems, [], 'console errors, page errors or failed requests:\n' + p.problems.join('\n'));
@@ -53,7 +56,7 @@ describe('Clients tab', () => {
 		const leases = path.join(ROOT(), 'tmp/dhcp.leases');
 		const saved = fs.readFileSync(leases, 'utf8');
 		try {
-			fs.writeFileSync(leases, saved.split('\n').map(l => (l.includes(' ' + C3 + ' ') ? l.replace(/^(\S+ \S+ \S+) \S+/, `$1 ${EVIL}`) : l)).join('\n'));
+			fs.writeFileSync(leases, saved.split('\n').map(l => (l.includes(' ' + C3 + ' ') ? l.replace(/^(\S+ \S+ \S+) \S+/, `$1 ${EVIL_LEASE}`) : l)).join('\n'));
 			const p = await openTab('clients');
 			const {page} = p;
 			await rowOf(page, C3).waitFor();
@@ -64,13 +67,13 @@ describe('Clients tab', () => {
 			assert.match(await group.locator('.jm-group-toggle').innerText(), /lan — 192\.168\.100\.0\/24 \(\d+\)/);
 			for (const mac of [C1, C2, C3]) assert.equal(await group.locator(`tr[data-mac="${mac}"]`).count(), 1, mac);
 			// The hostile name is shown literally; no element was made from it, nothing ran.
-			assert.equal(await rowOf(page, C3).locator('.jm-name').innerText(), EVIL);
+			assert.equal(await rowOf(page, C3).locator('.jm-name').innerText(), EVIL_LEASE);
 			assert.equal(await page.locator('.jm-clients img').count(), 0);
 			assert.deepEqual(p.dialogs, [], 'no alert ran');
 			// Rates come from the collector's history; every client shows a rate or a dash.
 			const c1 = await rowOf(page, C1).innerText();
-			assert.match(c1, /anna-laptop/);
-			assert.match(c1, /Laptop/);
+			const c1api = d.clients.find(c => c.mac === C1);
+			if (c1api.display_name) assert.ok(c1.includes(c1api.display_name), `${c1api.display_name} in ${c1}`);
 			assert.match(c1, /private address/);
 			if (d.history.rate_window) assert.match(c1, /bit\/s/);
 			await page.screenshot({path: path.join(SCREENSHOTS, 'clients-desktop.png'), fullPage: true});
@@ -97,8 +100,9 @@ describe('Clients tab', () => {
 		assert.deepEqual(descending, [...asc].reverse(), 'MAC descending');
 		await page.click('button[data-sort=ip]');
 		assert.deepEqual((await macs()).slice(0, 3), [C1, C2, C3], 'by IP: .10, .11, .12');
-		await page.fill('[data-role=search]', 'anna');
-		assert.deepEqual(await macs(), [C1]);
+		const c1name = (await api('clients')).clients.find(c => c.mac === C1).display_name;
+		await page.fill('[data-role=search]', c1name);
+		assert.deepEqual(await macs(), [C1], `search ${c1name}`);
 		assert.match(await page.locator('[data-role=count]').innerText(), /^1 of \d+ clients$/);
 		await page.fill('[data-role=search]', '01:0b');
 		assert.deepEqual(await macs(), [C2]);
@@ -238,12 +242,13 @@ describe('Clients tab', () => {
 
 describe('Wi-Fi APs tab', () => {
 	it('shows a card per radio (2.4/5/6 GHz, one disabled) and the stations', async () => {
-		const objects = path.join(ROOT(), 'var/run/ubus-double/objects');
+		// the fixture set served on the live root's real ubusd by the bed's ubus fixture server
+		const objects = path.join(ROOT(), '.bed/ubus');
+		const restart = () => execFileSync(path.join(REPO, 'tests/bed/webstack.sh'), ['restart-fixtures', ROOT()]);
 		const wireless = path.join(ROOT(), 'etc/config/wireless');
 		try {
-			fs.mkdirSync(objects, {recursive: true});
-			const dir = path.join(REPO, 'tests/fixtures/ubus/tri-band');
-			for (const f of fs.readdirSync(dir)) fs.copyFileSync(path.join(dir, f), path.join(objects, f));
+			fs.cpSync(path.join(REPO, 'tests/fixtures/ubus/tri-band'), objects, {recursive: true});
+			restart();
 			fs.writeFileSync(wireless, ['2g', '5g', '6g', '5g'].map((b, i) => `config wifi-device 'radio${i}'\n\toption type 'mac80211'\n\toption band '${b}'\n`).join('\n'));
 			const p = await openTab('wifi');
 			const {page} = p;
@@ -268,7 +273,8 @@ describe('Wi-Fi APs tab', () => {
 			clean(p);
 			await p.close();
 		} finally {
-			fs.rmSync(objects, {recursive: true, force: true});
+			for (const o of ['network.wireless', 'iwinfo']) fs.rmSync(path.join(objects, o), {recursive: true, force: true});
+			restart();
 			fs.rmSync(wireless, {force: true});
 		}
 		const p = await openTab('wifi');
