@@ -543,7 +543,7 @@ mod tests {
     }
 
     #[test]
-    fn restore_continues_past_errors() {
+    fn finding_10_restore_continues_past_a_write_error() {
         let (r, p) = root("errs");
         std::fs::create_dir_all(p.join("etc/x")).unwrap();
         std::fs::write(p.join("etc/config/a"), "old\n").unwrap();
