@@ -5,7 +5,7 @@
 CARGO ?= cargo
 RELEASE := target/release
 
-.PHONY: all build deps uci webstack pkgtools pkg-build lint unit test test-browser test-package ipk apk packages bench fuzz fuzz-smoke run stop clean
+.PHONY: all build deps uci webstack luci pkgtools pkg-build lint i18n i18n-check unit test test-browser test-package ipk apk packages bench fuzz fuzz-smoke run stop clean
 
 all: build
 
@@ -21,12 +21,28 @@ uci:
 webstack:
 	tests/bed/build-webstack.sh
 
+# Real LuCI for the test bed: the web stack with ucode, LuCI's native parts (tests/bed/build-luci.sh).
+# `JM_LUCI=1 make run` serves it; `JM_LUCI=1 tests/browser/run.sh luci/` runs its browser test.
+luci:
+	WEBSTACK_UCODE=1 tests/bed/build-webstack.sh
+	tests/bed/build-luci.sh
+
 # usign, opkg and apk-tools v3 from tests/vendor/ (test tools only, never shipped).
 pkgtools:
 	tests/bed/build-pkgtools.sh
 
-build:
+build: i18n
 	$(CARGO) build --release --workspace
+
+# The page's language catalogues (htdocs/i18n/<lang>.json) from po/<lang>/jammonitor.po.
+i18n:
+	python3 scripts/i18n.py catalogues
+
+# Translations complete and consistent (template current, every string in 21 languages, msgfmt -c).
+i18n-check: i18n
+	python3 scripts/i18n.py check
+	tests/i18n/selftest.sh
+	node --test tests/i18n/
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -41,7 +57,7 @@ unit: uci webstack
 test-browser: build
 	tests/browser/run.sh
 
-test: deps uci webstack lint unit fuzz-smoke test-package test-browser
+test: deps uci webstack lint i18n-check unit fuzz-smoke test-package test-browser
 
 # Kill tests at soak strength: every write action SIGKILLed at random points JM_KILL_RUNS times
 # (default 100; `make test` runs 6 each). Storage runs on loop devices, under the machine's lock.
@@ -58,16 +74,16 @@ pkg-build:
 
 # jammonitor, luci-app-jammonitor, luci-i18n-jammonitor-<lang> for this machine's architecture
 # into dist/ (OpenWrt SDK feed: luci/openwrt/, docs/packaging.md).
-ipk: pkgtools pkg-build
+ipk: pkgtools pkg-build i18n
 	scripts/mkpkg.sh --format ipk --binary $(PKG_TARGET)/release/jammonitor-collector
 
-apk: pkgtools pkg-build
+apk: pkgtools pkg-build i18n
 	scripts/mkpkg.sh --format apk --binary $(PKG_TARGET)/release/jammonitor-collector
 
-packages: pkgtools pkg-build
+packages: pkgtools pkg-build i18n
 	scripts/mkpkg.sh --format all --binary $(PKG_TARGET)/release/jammonitor-collector
 
-test-package: deps uci pkgtools pkg-build
+test-package: deps uci pkgtools pkg-build i18n
 	tests/package_test.sh
 
 FUZZ_SECS ?= 60

@@ -4,6 +4,7 @@
 import {h, replace} from './dom.js';
 import * as i18n from './i18n.js';
 import {createApi} from './api.js';
+import * as errors from './errors.js';
 import {createPoller} from './poll.js';
 import * as overview from './tabs/overview.js';
 import * as wan from './tabs/wan.js';
@@ -15,32 +16,28 @@ import * as diagnostics from './tabs/diagnostics.js';
 import * as settings from './tabs/settings.js';
 import * as placeholder from './tabs/placeholder.js';
 
-const {_, N_} = i18n;
+const {_, _f, gettext_noop} = i18n;
 
 // id, English title, module (placeholder until built). Titles are translated at mount.
 const TABS = [
-	['overview', N_('Overview'), overview],
-	['wan-policy', N_('WAN Policy'), wan],
-	['interfaces', N_('Interfaces'), interfaces],
-	['clients', N_('Clients'), clients],
-	['wifi', N_('Wi-Fi APs'), wifi],
-	['bandwidth', N_('Bandwidth'), bandwidth],
-	['diagnostics', N_('Diagnostics'), diagnostics],
-	['settings', N_('Settings'), settings],
+	['overview', gettext_noop('Overview'), overview],
+	['wan-policy', gettext_noop('WAN Policy'), wan],
+	['interfaces', gettext_noop('Interfaces'), interfaces],
+	['clients', gettext_noop('Clients'), clients],
+	['wifi', gettext_noop('Wi-Fi APs'), wifi],
+	['bandwidth', gettext_noop('Bandwidth'), bandwidth],
+	['diagnostics', gettext_noop('Diagnostics'), diagnostics],
+	['settings', gettext_noop('Settings'), settings],
 ];
 
 // Errors that no retry can fix: stop polling and say what to do.
 const FATAL = new Set(['auth_denied', 'auth_missing']);
 
+// The banner: the translated sentence for the error's code (errors.js); polls retry by themselves.
 export function errorText(err) {
-	if (err && err.code === 'auth_denied')
-		return _('This session has no JamMonitor permission. Log out of LuCI and log in again: sessions opened before JamMonitor was installed lack it.');
-	if (err && err.code === 'auth_missing') return _('No LuCI session: open JamMonitor from LuCI (Status → JamMonitor).');
-	if (err && err.code === 'auth_unavailable')
-		return _('The router\'s session service (rpcd) does not answer, so your login cannot be checked. Retrying…');
 	if (err && err.code === 'timeout') return _('The router did not answer in time. Retrying…');
 	if (err && err.code === 'network') return _('Cannot reach the router. Retrying…');
-	return _('Error: {message}', {message: (err && err.message) || String(err)});
+	return errors.errorText(err);
 }
 
 function readHashTab() {
@@ -95,8 +92,23 @@ export async function mount(container, {sessionId, apiBase = '/cgi-bin/jammonito
 		if (!banner.hidden) { banner.hidden = true; banner.replaceChildren(); delete banner.dataset.code; }
 	}
 
+	// What this session may do, asked once for all tabs (GET session): {write: bool} or null
+	// when unknown (older server, error: the server then decides per request).
+	let sessionAsk = null;
+	const session = () => {
+		if (canWrite !== undefined || readOnly) return Promise.resolve({write: !readOnly && canWrite !== false});
+		if (!sessionAsk) {
+			sessionAsk = api.get('session').then(s => (s && typeof s.write === 'boolean' ? s : null), err => {
+				sessionAsk = null; // ask again next time (network error, aborted)
+				if (err && err.name === 'AbortError') throw err;
+				return null;
+			});
+		}
+		return sessionAsk;
+	};
+
 	const ctx = {
-		api, canWrite, readOnly,
+		api, canWrite, readOnly, session,
 		// Write controls (later tabs) pass through here: disabled for read-only sessions.
 		guardWrite(el) {
 			if (readOnly) { el.disabled = true; el.title = _('Read-only session: changes are disabled.'); }
@@ -134,7 +146,7 @@ export async function mount(container, {sessionId, apiBase = '/cgi-bin/jammonito
 		clearError();
 		// Only the visible tab polls; tabs without data (placeholders) stop the poller.
 		poller.set(tab.refresh ? {
-			intervalMs: tab.intervalMs,
+			get intervalMs() { return tab.intervalMs; }, // a tab may change its pace (a job running)
 			run: async signal => { await tab.refresh(signal); clearError(); },
 			onError: err => { showError(err); return !FATAL.has(err && err.code); },
 		} : null);

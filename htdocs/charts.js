@@ -4,18 +4,19 @@
 
 let loading = null;
 
-function loadUPlot() {
+// The one uPlot loader of the app (every chart module imports it): the stylesheet and the
+// script are added once, whoever asks first.
+export function loadUPlot() {
 	if (window.uPlot) return Promise.resolve(window.uPlot);
 	if (loading) return loading;
 	loading = new Promise((resolve, reject) => {
-		const css = document.createElement('link');
-		css.rel = 'stylesheet';
-		css.href = new URL('./vendor/uplot/uPlot.min.css', import.meta.url).href;
-		document.head.appendChild(css);
+		const css = new URL('./vendor/uplot/uPlot.min.css', import.meta.url).href;
+		if (![...document.querySelectorAll('link[rel=stylesheet]')].some(l => l.href === css))
+			document.head.appendChild(Object.assign(document.createElement('link'), {rel: 'stylesheet', href: css}));
 		const s = document.createElement('script');
 		s.src = new URL('./vendor/uplot/uPlot.iife.min.js', import.meta.url).href;
 		s.onload = () => (window.uPlot ? resolve(window.uPlot) : reject(new Error('uPlot missing')));
-		s.onerror = () => { loading = null; reject(new Error('cannot load uPlot')); };
+		s.onerror = () => { loading = null; s.remove(); reject(new Error('cannot load uPlot')); };
 		document.head.appendChild(s);
 	});
 	return loading;

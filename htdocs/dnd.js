@@ -8,7 +8,7 @@
 // row under the user's pointer or steal the focus of a picked-up row); onEnd() says when to
 // catch up.
 
-import {_} from './i18n.js';
+import {_, _f} from './i18n.js';
 
 const DRAG_THRESHOLD_PX = 5;
 const EDGE_PX = 48;       // auto-scroll when the pointer is this close to the viewport edge
@@ -89,7 +89,7 @@ export function createDnd({
 		item.classList.add('jm-drag-source');
 		root.classList.add('jm-dragging');
 		document.addEventListener('keydown', onDocKeyDown, true);
-		announce(_('Dragging {item}.', {item: itemLabel(item)}));
+		announce(_f('Dragging {item}.', {item: itemLabel(item)}));
 	}
 
 	function onPointerMove(e) {
@@ -134,7 +134,7 @@ export function createDnd({
 		if (key && key !== zoneOf(item)) {
 			onDrop(item, key);
 		} else {
-			announce(key ? _('{item} stays in {zone}.', {item: itemLabel(item), zone: zoneByKey(key).label}) : _('Move cancelled.'));
+			announce(key ? _f('{item} stays in {zone}.', {item: itemLabel(item), zone: zoneByKey(key).label}) : _('Move cancelled.'));
 		}
 		onEnd();
 	}
@@ -192,7 +192,7 @@ export function createDnd({
 			kb = {item, index, from: index};
 			item.classList.add('jm-picked');
 			highlight(list[index].key);
-			announce(_('{item} picked up, in {zone}. Arrow keys or 1 to {n} choose a zone, Enter drops, Escape cancels.',
+			announce(_f('{item} picked up, in {zone}. Arrow keys or 1 to {n} choose a zone, Enter drops, Escape cancels.',
 				{item: itemLabel(item), zone: list[index].label, n: list.length}));
 			return;
 		}
@@ -211,7 +211,7 @@ export function createDnd({
 			const moved = kb.index !== kb.from;
 			cancelKeyboard(false);
 			if (moved) onDrop(item, target.key);
-			else announce(_('{item} stays in {zone}.', {item: itemLabel(item), zone: target.label}));
+			else announce(_f('{item} stays in {zone}.', {item: itemLabel(item), zone: target.label}));
 			onEnd();
 			return;
 		} else if (e.key === 'Escape') {
@@ -229,7 +229,7 @@ export function createDnd({
 			kb.index = index;
 			highlight(list[index].key);
 		}
-		announce(_('{zone} ({i} of {n}). Enter drops here.', {zone: list[index].label, i: index + 1, n: list.length}));
+		announce(_f('{zone} ({i} of {n}). Enter drops here.', {zone: list[index].label, i: index + 1, n: list.length}));
 	}
 
 	function cancelKeyboard(say) {

@@ -6,7 +6,7 @@
 
 import {mount} from './app.js';
 import {h} from './dom.js';
-import {_, init, applyDir} from './i18n.js';
+import {_, init, applyDir, _f} from './i18n.js';
 
 const KEY = 'jammonitor.sid';
 const SID_RE = /^[0-9a-f]{32}$/;
@@ -50,7 +50,7 @@ async function login(username, password) {
 	if (status === 0 && reply && SID_RE.test(reply.ubus_rpc_session || '')) return reply.ubus_rpc_session;
 	// rpcd answers UBUS_STATUS_PERMISSION_DENIED (6) for a wrong user or password
 	if (status === 6) throw new Error(_('Wrong user name or password.'));
-	throw new Error(_('The router refused the login: {message}', {message: error || 'ubus status ' + status}));
+	throw new Error(_f('The router refused the login: {message}', {message: error || 'ubus status ' + status}));
 }
 
 function logout(sid) {

@@ -2,7 +2,7 @@
 // label/value rows and badges. All text goes through dom.h (textContent only).
 
 import {h} from './dom.js';
-import {_, N_} from './i18n.js';
+import {_, gettext_noop} from './i18n.js';
 import * as fmt from './format.js';
 
 // A titled block; `body` is filled by the caller, `age` shows when its data was measured.
@@ -10,7 +10,7 @@ export function block(title, {wide = false} = {}) {
 	const age = h('span', {class: 'jm-age'});
 	const body = h('div', {class: 'jm-block-body'});
 	const el = h('section', {class: ['jm-block', wide && 'jm-wide']},
-		h('header', {class: 'jm-block-head'}, h('h3', {text: title}), age), body);
+		h('div', {class: 'jm-block-head'}, h('h3', {text: title}), age), body);
 	return {el, body, age};
 }
 
@@ -35,7 +35,7 @@ export function upBadge(up) {
 }
 
 // Multipath roles as OMR names them → our words (master is the one Primary link).
-const ROLES = {master: [N_('Primary'), 'info'], on: [N_('Bonded'), 'ok'], backup: [N_('Standby'), 'warn'], off: [N_('Disabled'), 'muted']};
+const ROLES = {master: [gettext_noop('Primary'), 'info'], on: [gettext_noop('Bonded'), 'ok'], backup: [gettext_noop('Standby'), 'warn'], off: [gettext_noop('Disabled'), 'muted']};
 export function roleBadge(role) {
 	const r = ROLES[role];
 	return r ? badge(_(r[0]), r[1], 'multipath ' + role) : badge(role ? String(role) : _('Unknown'), 'muted');

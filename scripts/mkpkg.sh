@@ -84,6 +84,8 @@ cp -R htdocs/. "$res/"
 # the demo host page and its boot script are for `make run` only; languages have their own packages
 rm -rf "$res/index.html" "$res/standalone.js" "$res/i18n"
 
+# The catalogues are built from po/<lang>/jammonitor.po (gettext); the .po files are the source.
+python3 scripts/i18n.py catalogues
 langs=""
 for f in htdocs/i18n/*.json; do
     [ -f "$f" ] || continue

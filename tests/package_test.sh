@@ -42,15 +42,16 @@ scripts/mkpkg.sh --binary "$bin" --out "$tmp/again" >/dev/null || fail "mkpkg (a
 (cd "$tmp/again" && sha256sum ./*) >"$tmp/s2"
 cmp -s "$tmp/s1" "$tmp/s2" || { diff "$tmp/s1" "$tmp/s2" >&2; fail "two builds differ"; }
 n=$(wc -l <"$tmp/s1")
-[ "$n" = 6 ] || fail "expected 6 packages (3 × ipk, apk), got $n"
-ok "6 packages, reproducible"
+# jammonitor, luci-app-jammonitor and one luci-i18n-jammonitor-<lang> per po/<lang> (21), as ipk and apk
+[ "$n" = 46 ] || fail "expected 46 packages (23 × ipk, apk), got $n"
+ok "46 packages, reproducible"
 
 ipk_j=$tmp/v1/jammonitor_$ver-1_$arch.ipk
 ipk_l=$tmp/v1/luci-app-jammonitor_$ver-1_all.ipk
-ipk_i=$tmp/v1/luci-i18n-jammonitor-en_$ver-1_all.ipk
+ipk_i=$tmp/v1/luci-i18n-jammonitor-de_$ver-1_all.ipk
 apk_j=$tmp/v1/jammonitor-$ver-r1_$arch.apk
 apk_l=$tmp/v1/luci-app-jammonitor-$ver-r1.apk
-apk_i=$tmp/v1/luci-i18n-jammonitor-en-$ver-r1.apk
+apk_i=$tmp/v1/luci-i18n-jammonitor-de-$ver-r1.apk
 for f in "$ipk_j" "$ipk_l" "$ipk_i" "$apk_j" "$apk_l" "$apk_i"; do
     [ -f "$f" ] || fail "missing $f"
     size=$(wc -c <"$f")
@@ -119,10 +120,10 @@ PY
 
 x=$tmp/x-i
 unipk "$ipk_i" "$x"
-[ "$(field "$x" Package)" = luci-i18n-jammonitor-en ] || fail "i18n: Package"
+[ "$(field "$x" Package)" = luci-i18n-jammonitor-de ] || fail "i18n: Package"
 [ "$(field "$x" Architecture)" = all ] || fail "i18n: Architecture"
 [ "$(field "$x" Depends)" = luci-app-jammonitor ] || fail "i18n: Depends"
-cmp -s "$x/data/www/luci-static/resources/jammonitor/i18n/en.json" htdocs/i18n/en.json || fail "i18n: en.json"
+cmp -s "$x/data/www/luci-static/resources/jammonitor/i18n/de.json" htdocs/i18n/de.json || fail "i18n: de.json"
 ok "ipk structure"
 
 # ---- 2b. structure: apk -------------------------------------------------------------------
@@ -171,7 +172,7 @@ for p in jammonitor luci-app-jammonitor; do
         PKG_INSTALL_DIR="$tmp/sdk-inst" sdk-prepare sdk-install >"$tmp/sdk.log" 2>&1 || { cat "$tmp/sdk.log" >&2; fail "SDK Makefile $p"; }
 done
 tree() { (cd "$1" && find . -mindepth 1 \( -type l -printf '%p -> %l\n' \) -o \( ! -type l -printf '%p %y %m\n' \) | sort); }
-for p in jammonitor:x-j luci-app-jammonitor:x-l luci-i18n-jammonitor-en:x-i; do
+for p in jammonitor:x-j luci-app-jammonitor:x-l luci-i18n-jammonitor-de:x-i; do
     tree "$tmp/sdk/${p%%:*}" >"$tmp/t-sdk"
     tree "$tmp/${p#*:}/data" >"$tmp/t-pkg"
     diff "$tmp/t-sdk" "$tmp/t-pkg" >&2 || fail "SDK Makefile and mkpkg.sh differ for ${p%%:*} (< SDK, > package)"
@@ -189,7 +190,11 @@ ix = json.load(open(f"{d}/stable.json"))
 assert ix["format"] == 1 and ix["version"] == ver, ix
 for fmt in ("ipk", "apk"):
     lst = ix["packages"][arch][fmt]
-    assert [p["name"] for p in lst] == ["jammonitor", "luci-app-jammonitor", "luci-i18n-jammonitor-en"], lst
+    names = [p["name"] for p in lst]
+    # one luci-i18n-jammonitor-<lang> per po/<lang> (21), after the app
+    assert names[:2] == ["jammonitor", "luci-app-jammonitor"], names
+    assert len(names) == 23 and all(n.startswith("luci-i18n-jammonitor-") for n in names[2:]), names
+    assert "luci-i18n-jammonitor-de" in names and "luci-i18n-jammonitor-zh-hans" in names, names
     for p in lst:
         b = open(os.path.join(d, p["url"]), "rb").read()
         assert hashlib.sha256(b).hexdigest() == p["sha256"] and len(b) == p["size"], p
@@ -203,11 +208,11 @@ mkdir -p "$R/var/lock" "$R/tmp"
 IPKG_NO_SCRIPT=1 IPKG_INSTROOT=$R TMPDIR=$R/tmp "$tools/opkg" --offline-root "$R" --force-postinstall \
     --add-dest root:/ --add-arch all:100 --add-arch "$arch:200" \
     install "$tmp"/stubs/*.ipk "$ipk_j" "$ipk_l" "$ipk_i" >"$tmp/o.log" 2>&1 || { cat "$tmp/o.log" >&2; fail "opkg offline install"; }
-for p in jammonitor luci-app-jammonitor luci-i18n-jammonitor-en; do
+for p in jammonitor luci-app-jammonitor luci-i18n-jammonitor-de; do
     grep -q "^Package: $p$" "$R/usr/lib/opkg/status" || fail "opkg status lacks $p"
 done
 [ -x "$R/usr/sbin/jammonitor-collector" ] && [ -f "$R/usr/share/luci/menu.d/luci-app-jammonitor.json" ] &&
-    [ -f "$R/www/luci-static/resources/jammonitor/i18n/en.json" ] || fail "opkg offline: files"
+    [ -f "$R/www/luci-static/resources/jammonitor/i18n/de.json" ] || fail "opkg offline: files"
 [ "$(readlink "$R/etc/rc.d/S95jammonitor-collector")" = ../init.d/jammonitor-collector ] || fail "opkg offline: postinst did not enable the service"
 [ -f "$R/etc/uci-defaults/90-jammonitor" ] || fail "opkg offline: uci-defaults must wait for first boot"
 ok "opkg --offline-root install (postinst under IPKG_INSTROOT)"
@@ -242,12 +247,12 @@ router_cycle() {
     : >"$log"
     case $fmt in
         opkg) in_router "$cr" /bin/opkg install /pkgs/v2/jammonitor_"$ver".1-1_"$arch".ipk \
-                /pkgs/v2/luci-app-jammonitor_"$ver".1-1_all.ipk /pkgs/v2/luci-i18n-jammonitor-en_"$ver".1-1_all.ipk \
+                /pkgs/v2/luci-app-jammonitor_"$ver".1-1_all.ipk /pkgs/v2/luci-i18n-jammonitor-de_"$ver".1-1_all.ipk \
                 >"$tmp/up.log" 2>&1 || { cat "$tmp/up.log" >&2; fail "opkg upgrade"; }
               new=$cr/etc/config/jammonitor-opkg
               in_router "$cr" /bin/opkg status jammonitor | grep -q "^Version: $ver.1-1$" || fail "opkg: version after upgrade" ;;
         apk) in_router "$cr" /usr/bin/apk add --allow-untrusted --no-network /pkgs/v2/jammonitor-"$ver".1-r1_"$arch".apk \
-                /pkgs/v2/luci-app-jammonitor-"$ver".1-r1.apk /pkgs/v2/luci-i18n-jammonitor-en-"$ver".1-r1.apk \
+                /pkgs/v2/luci-app-jammonitor-"$ver".1-r1.apk /pkgs/v2/luci-i18n-jammonitor-de-"$ver".1-r1.apk \
                 >"$tmp/up.log" 2>&1 || { cat "$tmp/up.log" >&2; fail "apk upgrade"; }
              new=$cr/etc/config/jammonitor.apk-new
              in_router "$cr" /usr/bin/apk info -v 2>/dev/null | grep -qx "jammonitor-$ver.1-r1" || fail "apk: version after upgrade" ;;
@@ -258,9 +263,9 @@ router_cycle() {
     grep -q '^jammonitor-collector restart$' "$log" || fail "$fmt: upgrade did not restart the collector"
     # remove everything: only the conffiles stay
     case $fmt in
-        opkg) in_router "$cr" /bin/opkg remove luci-i18n-jammonitor-en luci-app-jammonitor jammonitor >"$tmp/rm.log" 2>&1 ||
+        opkg) in_router "$cr" /bin/opkg remove luci-i18n-jammonitor-de luci-app-jammonitor jammonitor >"$tmp/rm.log" 2>&1 ||
                 { cat "$tmp/rm.log" >&2; fail "opkg remove"; } ;;
-        apk) in_router "$cr" /usr/bin/apk del --no-network luci-i18n-jammonitor-en luci-app-jammonitor jammonitor >"$tmp/rm.log" 2>&1 ||
+        apk) in_router "$cr" /usr/bin/apk del --no-network luci-i18n-jammonitor-de luci-app-jammonitor jammonitor >"$tmp/rm.log" 2>&1 ||
                 { cat "$tmp/rm.log" >&2; fail "apk remove"; } ;;
     esac
     left=$(cd "$cr" && find etc/config etc/init.d etc/rc.d etc/uci-defaults usr/sbin usr/share www lib/upgrade \

@@ -66,6 +66,22 @@ fn build(work: &Path, version: &str, fmt: &str) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The package name in an ipk (`<name>_<version>_<arch>.ipk`) or apk (`<name>-<version>-r<n>[_<arch>].apk`)
+/// file name: jammonitor, luci-app-jammonitor, luci-i18n-jammonitor-<lang> (one per language).
+fn package_name(file: &str) -> &str {
+    if !file.ends_with(".apk") {
+        return file.split_once('_').map_or(file, |x| x.0);
+    }
+    match file
+        .as_bytes()
+        .windows(2)
+        .position(|w| w[0] == b'-' && w[1].is_ascii_digit())
+    {
+        Some(i) => &file[..i],
+        None => file,
+    }
+}
+
 fn sha256(p: &Path) -> String {
     run(Command::new("sha256sum").arg(p))
         .split(' ')
@@ -290,14 +306,7 @@ impl Bed {
             .map(|(p, served)| {
                 let name = p.file_name().unwrap().to_str().unwrap();
                 std::fs::write(self.www.join("rel/pkgs").join(name), served).unwrap();
-                let pkg = [
-                    "luci-i18n-jammonitor-en",
-                    "luci-app-jammonitor",
-                    "jammonitor",
-                ]
-                .into_iter()
-                .find(|n| name.starts_with(&format!("{n}_")) || name.starts_with(&format!("{n}-0")))
-                .unwrap();
+                let pkg = package_name(name);
                 json!({
                     "name": pkg,
                     "url": format!("pkgs/{name}"),

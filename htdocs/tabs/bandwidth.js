@@ -11,7 +11,8 @@
 // is: the WAN total never adds the tunnel or the LAN side (the same bytes would count twice).
 
 import {h, replace, setText} from '../dom.js';
-import {_, N_, currentLang} from '../i18n.js';
+import {_, _f, gettext_noop, currentLang} from '../i18n.js';
+import {errorText} from '../errors.js';
 import * as fmt from '../format.js';
 import {badge, emptyNote} from '../ui.js';
 import {createThroughput} from '../throughput.js';
@@ -24,10 +25,10 @@ const PREFS_KEY = 'jammonitor.bandwidth';
 const TOTAL = ' total'; // key of the summed counters (no device name has a space)
 
 const VIEWS = [
-	['realtime', N_('Realtime'), N_('Live rates from the interface counters, updated every 3 s.')],
-	['hourly', N_('Hourly'), N_('The last 24 hours, router local time; the current hour is the last one.')],
-	['daily', N_('Daily'), N_('The last 30 days, router local time; today is the last one.')],
-	['monthly', N_('Monthly'), N_('Every month since the first recorded one.')],
+	['realtime', gettext_noop('Realtime'), gettext_noop('Live rates from the interface counters, updated every 3 s.')],
+	['hourly', gettext_noop('Hourly'), gettext_noop('The last 24 hours, router local time; the current hour is the last one.')],
+	['daily', gettext_noop('Daily'), gettext_noop('The last 30 days, router local time; today is the last one.')],
+	['monthly', gettext_noop('Monthly'), gettext_noop('Every month since the first recorded one.')],
 ];
 const UNITS = ['auto', 'B', 'KiB', 'MiB', 'GiB'];
 const UNIT_SIZE = {B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4};
@@ -214,7 +215,7 @@ export function create(ctx) {
 				names: {down: _('Download'), up: _('Upload')},
 				labelAt: i => labels[i] ?? '',
 				fmtY: v => bytesIn(v, yUnit),
-				incrs: () => NICE.map(m => m * UNIT_SIZE[yUnit]),
+				incrs: () => NICE.filter(m => yUnit !== 'B' || m >= 1).map(m => m * UNIT_SIZE[yUnit]),
 				onHover: i => highlight(i),
 			});
 		} else if (kind === 'lines') {
@@ -256,7 +257,7 @@ export function create(ctx) {
 			return await api.get('bandwidth', {query: {range, iface}, signal});
 		} catch (err) {
 			if (err && err.code === 'invalid_field' && err.field === 'iface' && iface !== 'wans') {
-				notice = _('{name}: {message}. Showing all WANs instead.', {name: iface, message: err.message});
+				notice = _f('{name}: {message}. Showing all WANs instead.', {name: iface, message: errorText(err)});
 				iface = 'wans';
 				savePrefs();
 				rt = null;
@@ -276,7 +277,7 @@ export function create(ctx) {
 			await api.download('bandwidth.csv', {query: {range: view, iface}, filename: `jammonitor-bandwidth-${view}-${iface}.csv`});
 			setText(csvMsg, '');
 		} catch (err) {
-			setText(csvMsg, err && err.name === 'AbortError' ? '' : _('CSV download failed: {message}', {message: (err && err.message) || String(err)}));
+			setText(csvMsg, err && err.name === 'AbortError' ? '' : _f('CSV download failed: {message}', {message: errorText(err)}));
 		} finally {
 			csvBtn.disabled = false;
 		}
@@ -295,16 +296,16 @@ export function create(ctx) {
 		let line;
 		if (d.iface === 'wans') {
 			line = ifs.length
-				? _('All WANs: the sum of {list}.', {list: ifs.map(describe).join(', ')})
+				? _f('All WANs: the sum of {list}.', {list: ifs.map(describe).join(', ')})
 				: _('No WAN interface is selected, so there is nothing to sum.');
 		} else if (d.iface === 'all') {
 			line = _('Every interface on its own, with no combined total: a sum across LAN, WAN and tunnel would count the same bytes two or three times.');
 		} else {
-			line = _('One interface: {name}.', {name: describe(ifs[0]) || d.iface});
+			line = _f('One interface: {name}.', {name: describe(ifs[0]) || d.iface});
 		}
 		replace(scope, h('p', {class: 'jm-note', text: line}),
 			excluded.length ? h('details', {class: 'jm-bw-excluded'},
-				h('summary', {text: _('Not added to the total ({n})', {n: excluded.length})}),
+				h('summary', {text: _f('Not added to the total ({n})', {n: excluded.length})}),
 				h('ul', {class: 'jm-list'}, excluded.map(x => h('li', {},
 					h('strong', {text: String(x.name)}), ' — ', h('span', {class: 'jm-muted', text: String(x.reason || '')}))))) : null);
 	}
@@ -448,7 +449,7 @@ export function create(ctx) {
 		const w = words(d);
 		const wDown = w.down, wUp = w.up;
 		if (total) {
-			renderLegend(w, r ? _('now: ↓ {down} ↑ {up}', {down: fmt.rate(r.rx), up: fmt.rate(r.tx)}) : _('measuring…'));
+			renderLegend(w, r ? _f('now: ↓ {down} ↑ {up}', {down: fmt.rate(r.rx), up: fmt.rate(r.tx)}) : _('measuring…'));
 			const c = useChart('lines');
 			if (rt.t.length) c.set(rt.t, rt.rx, rt.tx);
 			graph.dataset.points = String(rt.t.length);
@@ -505,8 +506,8 @@ export function create(ctx) {
 		if (!shown) { setText(age, ''); return; }
 		const elapsed = (performance.now() - shown.at) / 1000;
 		setText(age, view === 'realtime'
-			? _('updated {age}', {age: fmt.age(elapsed)})
-			: _('loaded {age}, refreshed every minute', {age: fmt.age(elapsed)}));
+			? _f('updated {age}', {age: fmt.age(elapsed)})
+			: _f('loaded {age}, refreshed every minute', {age: fmt.age(elapsed)}));
 		const limit = view === 'realtime' ? 3 * INTERVAL_MS : 3 * HISTORY_REFRESH_MS;
 		el.classList.toggle('jm-stale', elapsed * 1000 > limit);
 	}

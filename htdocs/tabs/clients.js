@@ -8,7 +8,7 @@
 // so a poll never eats the user's typing; the newest data is shown when the edit ends.
 
 import {h, replace, setText} from '../dom.js';
-import {_, N_} from '../i18n.js';
+import {_, _f, gettext_noop, N_, fill} from '../i18n.js';
 import * as fmt from '../format.js';
 import {badge, emptyNote} from '../ui.js';
 import {typeLabel, typeIcon, SOURCE} from './clients/types.js';
@@ -18,8 +18,8 @@ export const INTERVAL_MS = 10000;
 const PREFS_KEY = 'jammonitor.clients';
 
 const COLS = [
-	['ip', N_('IP address')], ['name', N_('Name')], ['type', N_('Type')], ['down', N_('Download')],
-	['up', N_('Upload')], ['mac', N_('MAC address')], ['seen', N_('Last seen')],
+	['ip', gettext_noop('IP address')], ['name', gettext_noop('Name')], ['type', gettext_noop('Type')], ['down', gettext_noop('Download')],
+	['up', gettext_noop('Upload')], ['mac', gettext_noop('MAC address')], ['seen', gettext_noop('Last seen')],
 ];
 
 function ipNum(ip) {
@@ -85,7 +85,7 @@ export function create(ctx) {
 		const td = h('td', {class: 'jm-client-name'});
 		if (editing === c.id) {
 			const inp = h('input', {type: 'text', class: 'jm-input jm-name-input', value: c.name || c.display_name || '', maxlength: 64,
-				'aria-label': _('Name for {mac}', {mac: c.mac || c.ipv4})});
+				'aria-label': _f('Name for {mac}', {mac: c.mac || c.ipv4})});
 			const msg = h('span', {class: 'jm-field-error', role: 'alert'});
 			const done = () => { editing = null; render(true); };
 			inp.addEventListener('keydown', async e => {
@@ -120,8 +120,8 @@ export function create(ctx) {
 	}
 
 	function typeCell(c, types) {
-		const sel = h('select', {class: 'jm-input jm-type-select', 'data-action': 'type', 'aria-label': _('Device type of {name}', {name: c.display_name || c.mac || c.ipv4})},
-			h('option', {value: '', text: _('Auto: {type}', {type: typeLabel(c.type_detected)}), selected: !c.type_custom}),
+		const sel = h('select', {class: 'jm-input jm-type-select', 'data-action': 'type', 'aria-label': _f('Device type of {name}', {name: c.display_name || c.mac || c.ipv4})},
+			h('option', {value: '', text: _f('Auto: {type}', {type: typeLabel(c.type_detected)}), selected: !c.type_custom}),
 			types.filter(t => t !== 'unknown').map(t => h('option', {value: t, text: typeLabel(t), selected: c.type_custom && c.type === t})));
 		if (!c.mac) sel.disabled = true;
 		ctx.guardWrite(sel);
@@ -143,7 +143,7 @@ export function create(ctx) {
 	}
 
 	function rateCell(v, total) {
-		return h('td', {class: 'jm-num', title: total ? _('Today: {today} · 30 days: {days}', {today: fmt.bytes(total.today), days: fmt.bytes(total.days30)}) : null},
+		return h('td', {class: 'jm-num', title: total ? _f('Today: {today} · 30 days: {days}', {today: fmt.bytes(total.today), days: fmt.bytes(total.days30)}) : null},
 			v == null ? fmt.DASH : fmt.rate(v),
 			total && total.today != null ? h('small', {class: 'jm-muted jm-total', text: fmt.bytes(total.today)}) : null);
 	}
@@ -153,16 +153,16 @@ export function create(ctx) {
 		if (c.vendor) sub.push(c.vendor);
 		else if (c.private_mac) sub.push(_('private address'));
 		const src = c.source === 'wifi' && c.wifi
-			? badge(_('Wi-Fi {band}', {band: c.wifi.band ? c.wifi.band.replace('g', ' GHz').replace('2 GHz', '2.4 GHz') : ''}), 'info',
+			? badge(_f('Wi-Fi {band}', {band: c.wifi.band ? c.wifi.band.replace('g', ' GHz').replace('2 GHz', '2.4 GHz') : ''}), 'info',
 				[c.wifi.ssid, c.wifi.radio, c.wifi.signal_dbm != null ? c.wifi.signal_dbm + ' dBm' : null].filter(Boolean).join(' · '))
 			: null;
 		const res = c.reservation;
 		const resBtn = c.mac ? ctx.guardWrite(h('button', {type: 'button', class: ['jm-tag', res ? 'jm-tag-on' : 'jm-tag-off'], 'data-action': 'reserve',
-			text: res ? _('Reserved {ip}', {ip: res.ip || ''}) : _('Reserve'),
+			text: res ? _f('Reserved {ip}', {ip: res.ip || ''}) : _('Reserve'),
 			title: res ? _('Edit or delete the DHCP reservation') : _('Give this device a fixed address'),
 			onclick: () => openReservation(el.closest('.jm-app') || el, {api, client: c, writable: !ctx.readOnly, onSaved: () => ctx.refresh()})})) : null;
 		if (resBtn && ctx.readOnly) resBtn.disabled = true;
-		const lease = c.lease_expires ? _('lease until {t}', {t: fmt.datetime(c.lease_expires)}) : null;
+		const lease = c.lease_expires ? _f('lease until {t}', {t: fmt.datetime(c.lease_expires)}) : null;
 		return h('tr', {class: ['jm-client', !c.online && 'jm-offline'], 'data-mac': c.mac || '', 'data-id': c.id || ''},
 			h('td', {class: 'jm-ip', title: [lease, ...(c.ipv6 || [])].filter(Boolean).join('\n') || null},
 				h('span', {text: c.ipv4 || fmt.DASH}), (c.ipv6 || []).length ? h('small', {class: 'jm-muted', text: ' +IPv6'}) : null),
@@ -223,7 +223,8 @@ export function create(ctx) {
 				h('span', {class: 'jm-muted', text: ' ' + (ts.status.backend_state || '')})));
 		}
 		if (!all.length) table.appendChild(h('tbody', {}, h('tr', {}, h('td', {colspan: COLS.length + 2, class: 'jm-muted', text: _('No clients seen yet.')}))));
-		setText(count, q ? _('{shown} of {total} clients', {shown: shown.length, total: all.length}) : _('{total} clients', {total: all.length}));
+		setText(count, q ? fill(N_(all.length, '{shown} of {total} client', '{shown} of {total} clients'), {shown: fmt.count(shown.length), total: fmt.count(all.length)})
+			: fill(N_(all.length, '{total} client', '{total} clients'), {total: fmt.count(all.length)}));
 		renderNotes();
 		renderTailscaleNote();
 	}
@@ -249,14 +250,14 @@ export function create(ctx) {
 		else if (data.history && !data.history.rate_window)
 			n.push(h('p', {class: 'jm-note', 'data-note': 'stale', text: _('The collector has not sampled recently: rates are unknown.')}));
 		else if (data.history)
-			n.push(h('p', {class: 'jm-note jm-muted', text: _('Rates: average of the last {s} s measured by the collector.', {s: data.history.rate_window.seconds})}));
+			n.push(h('p', {class: 'jm-note jm-muted', text: _f('Rates: average of the last {s} s measured by the collector.', {s: data.history.rate_window.seconds})}));
 		replace(notes, n);
 	}
 
 	function renderTailscaleNote() {
 		const ts = data.tailscale;
 		tsBlock.hidden = !(ts && ts.error);
-		if (ts && ts.error) replace(tsBlock, h('p', {class: 'jm-note jm-warn', text: _('Tailscale is installed but not answering: {message}', {message: ts.error})}));
+		if (ts && ts.error) replace(tsBlock, h('p', {class: 'jm-note jm-warn', text: _f('Tailscale is installed but not answering: {message}', {message: ts.error})}));
 	}
 
 	async function refresh(signal) {

@@ -8,7 +8,7 @@
 import {h, setText} from '../dom.js';
 import {_} from '../i18n.js';
 import * as fmt from '../format.js';
-import {createStorage} from './diagnostics/storage.js';
+import {createStorage, JOB_POLL_MS} from './diagnostics/storage.js';
 import {createBundle} from './diagnostics/bundle.js';
 
 export const INTERVAL_MS = 10000;
@@ -30,8 +30,13 @@ export function create(ctx) {
 	}
 
 	return {
-		el, intervalMs: INTERVAL_MS, tick,
-		async refresh(signal) { await Promise.all([bundle.refresh(signal), storage.refresh(signal)]); tick(); },
+		el, tick,
+		// While a format runs, the app's scheduler polls its progress every second.
+		get intervalMs() { return storage.jobActive() ? JOB_POLL_MS : INTERVAL_MS; },
+		async refresh(signal) {
+			await Promise.all([bundle.refresh(signal), storage.jobActive() ? storage.refreshJob(signal) : storage.refresh(signal)]);
+			tick();
+		},
 		hide: () => { bundle.hide(); storage.hide(); },
 		destroy: () => { bundle.destroy(); storage.destroy(); },
 	};

@@ -3,14 +3,14 @@
 // interrupted by a poll.
 
 import {h, replace, setText} from '../dom.js';
-import {_, N_} from '../i18n.js';
+import {_, _f, N_, fill, gettext_noop} from '../i18n.js';
 import * as fmt from '../format.js';
 import {row, dl, badge, emptyNote} from '../ui.js';
 
 export const INTERVAL_MS = 5000;
 
 const GROUPS = [
-	['wan', N_('WAN')], ['lan', N_('LAN')], ['vpn', N_('VPN')], ['wifi', N_('Wi-Fi')], ['physical', N_('Physical')], ['other', N_('Other')],
+	['wan', gettext_noop('WAN')], ['lan', gettext_noop('LAN')], ['vpn', gettext_noop('VPN')], ['wifi', gettext_noop('Wi-Fi')], ['physical', gettext_noop('Physical')], ['other', gettext_noop('Other')],
 ];
 
 export function create({api}) {
@@ -27,7 +27,7 @@ export function create({api}) {
 		h('div', {class: 'jm-tab-head'}, h('h3', {text: _('Interfaces')}), age),
 		cards,
 		h('section', {class: 'jm-block jm-wide jm-routes'},
-			h('header', {class: 'jm-block-head'}, h('h3', {text: _('Routing table')}), routeCount),
+			h('div', {class: 'jm-block-head'}, h('h3', {text: _('Routing table')}), routeCount),
 			filter, routesTable));
 
 	let routes = [], receivedAt = 0, loaded = false;
@@ -60,7 +60,7 @@ export function create({api}) {
 		const addrs = (Array.isArray(i.addresses) ? i.addresses : []).map(a =>
 			h('li', {text: a.address + (a.prefix != null ? '/' + a.prefix : '') + (a.peer ? ' → ' + a.peer : '')}));
 		return h('article', {class: 'jm-card', 'data-if': i.name},
-			h('header', {class: 'jm-card-head'},
+			h('div', {class: 'jm-card-head'},
 				h('strong', {class: 'jm-card-title', text: title}),
 				i.uci && i.uci !== title ? h('span', {class: 'jm-muted', text: i.uci}) : null,
 				h('span', {class: 'jm-badges'}, badge(state, kind, i.up ? _('Up') : _('Down')))),
@@ -69,9 +69,9 @@ export function create({api}) {
 				row(_('MTU'), i.mtu != null ? fmt.count(i.mtu) + ' B' : fmt.DASH),
 				row(_('MAC'), i.mac || fmt.DASH),
 				row(_('Addresses'), addrs.length ? h('ul', {class: 'jm-list'}, addrs) : _('None')),
-				row(_('Received'), fmt.bytes(st.rx_bytes) + ' · ' + _('{n} packets', {n: fmt.count(st.rx_packets)})),
-				row(_('Sent'), fmt.bytes(st.tx_bytes) + ' · ' + _('{n} packets', {n: fmt.count(st.tx_packets)})),
-				row(_('Errors / dropped'), _('rx {re} / {rd}, tx {te} / {td}', {
+				row(_('Received'), fmt.bytes(st.rx_bytes) + ' · ' + fill(N_(st.rx_packets, '{n} packet', '{n} packets'), {n: fmt.count(st.rx_packets)})),
+				row(_('Sent'), fmt.bytes(st.tx_bytes) + ' · ' + fill(N_(st.tx_packets, '{n} packet', '{n} packets'), {n: fmt.count(st.tx_packets)})),
+				row(_('Errors / dropped'), _f('rx {re} / {rd}, tx {te} / {td}', {
 					re: fmt.count(st.rx_errors), rd: fmt.count(st.rx_dropped), te: fmt.count(st.tx_errors), td: fmt.count(st.tx_dropped)})),
 			]));
 	}
@@ -82,7 +82,8 @@ export function create({api}) {
 		const shown = q ? routes.filter(r => cols(r).some(v => v != null && String(v).toLowerCase().includes(q))) : routes;
 		replace(routesBody, shown.map(r => h('tr', {}, cols(r).map(v => h('td', {text: v == null ? fmt.DASH : String(v)})))));
 		if (!shown.length) routesBody.appendChild(h('tr', {}, h('td', {colspan: 6, class: 'jm-muted', text: loaded ? _('No matching route.') : _('Loading…')})));
-		setText(routeCount, q ? _('{shown} of {total} routes', {shown: shown.length, total: routes.length}) : _('{total} routes', {total: routes.length}));
+		setText(routeCount, q ? fill(N_(routes.length, '{shown} of {total} route', '{shown} of {total} routes'), {shown: fmt.count(shown.length), total: fmt.count(routes.length)})
+			: fill(N_(routes.length, '{total} route', '{total} routes'), {total: fmt.count(routes.length)}));
 	}
 
 	function tick() {

@@ -4,7 +4,7 @@
 // browser's cannot make data look fresh or stale.
 
 import {h, replace, setText} from '../dom.js';
-import {_, N_, currentLang} from '../i18n.js';
+import {_, _f, gettext_noop, currentLang} from '../i18n.js';
 import * as fmt from '../format.js';
 import {block, row, dl, badge, upBadge, roleBadge, emptyNote} from '../ui.js';
 import {sparkline, COLORS} from '../charts.js';
@@ -14,7 +14,7 @@ import {outageText} from './wan/history.js';
 export const INTERVAL_MS = 5000;
 // The last outage per WAN (wan.history, brief) changes by the minute: fetched in the same poll.
 const HISTORY_MS = 60000;
-const PING_NAMES = {internet: N_('Internet'), vps: N_('VPS'), tunnel: N_('Tunnel')};
+const PING_NAMES = {internet: gettext_noop('Internet'), vps: gettext_noop('VPS'), tunnel: gettext_noop('Tunnel')};
 // Sub-millisecond RTTs (a LAN peer, a local tunnel end) keep two significant digits, not "0 ms".
 const rttText = v => (typeof v === 'number' && v > 0 && v < 1
 	? v.toLocaleString(currentLang(), {maximumSignificantDigits: 2}) + ' ms' : fmt.ms(v));
@@ -88,15 +88,15 @@ export function create({api}) {
 	function renderSystem(s) {
 		const mem = s.mem || {};
 		const ct = s.conntrack || {};
-		const load = Array.isArray(s.load) ? s.load.map(v => (typeof v === 'number' ? v.toFixed(2) : fmt.DASH)).join(' · ') : fmt.DASH;
+		const load = Array.isArray(s.load) ? s.load.map(v => (typeof v === 'number' ? fmt.decimal(v) : fmt.DASH)).join(' · ') : fmt.DASH;
 		const cpu = fmt.pct(s.cpu_pct) + (s.cpu_basis === 'since_boot' ? ' ' + _('(average since boot)') : '');
 		const ram = typeof mem.used_kb === 'number'
-			? _('{used} of {total} ({pct})', {used: fmt.bytes(mem.used_kb * 1024), total: fmt.bytes(mem.total_kb * 1024), pct: fmt.pct(mem.used_pct)})
+			? _f('{used} of {total} ({pct})', {used: fmt.bytes(mem.used_kb * 1024), total: fmt.bytes(mem.total_kb * 1024), pct: fmt.pct(mem.used_pct)})
 			: fmt.DASH;
 		const ctShare = typeof ct.count === 'number' && ct.max ? (ct.count / ct.max) * 100 : null;
 		const ctPct = ctShare == null ? '' : ' (' + fmt.pct(ctShare, ctShare < 1 ? 2 : 1) + ')';
 		const temps = (Array.isArray(s.thermal) ? s.thermal : []).map(z =>
-			row(_('Temperature ({type})', {type: z.type || z.zone || '?'}), fmt.celsius(z.temp_c), {title: z.zone}));
+			row(_f('Temperature ({type})', {type: z.type || z.zone || '?'}), fmt.celsius(z.temp_c), {title: z.zone}));
 		replace(b.system.body, dl([
 			row(_('CPU'), cpu),
 			row(_('Load (1 / 5 / 15 min)'), load),
@@ -116,7 +116,7 @@ export function create({api}) {
 			const brief = hist && Array.isArray(hist.wans) ? hist.wans.find(x => x.name === w.name) : null;
 			const lo = brief ? outageText(brief.ongoing || brief.last_outage, Date.now() / 1000) : null;
 			return h('article', {class: 'jm-card', 'data-wan': w.name},
-				h('header', {class: 'jm-card-head'},
+				h('div', {class: 'jm-card-head'},
 					h('strong', {class: 'jm-card-title', text: title}),
 					w.label && w.label !== w.name ? h('span', {class: 'jm-muted', text: w.name}) : null,
 					h('span', {class: 'jm-badges'}, roleBadge(w.role), upBadge(w.up))),
@@ -224,7 +224,7 @@ export function create({api}) {
 			let good = null; // latest answered RTT
 			for (let i = s.length - 1; i >= 0 && good == null; i--) if (typeof s[i][1] === 'number') good = s[i][1];
 			const loss = t.loss;
-			const lossText = loss != null ? ' ' + _('{pct} loss', {pct: fmt.pct(loss, 1)}) : '';
+			const lossText = loss != null ? ' ' + _f('{pct} loss', {pct: fmt.pct(loss, 1)}) : '';
 			let shown;
 			if (!live) {
 				shown = badge(good == null ? _('no answer') : rttText(good), 'muted', _('Per-minute average from the history'));
@@ -263,7 +263,7 @@ export function create({api}) {
 		replace(b.mptcp.body, dl([
 			row(_('Active subflows'), fmt.count(m.subflows_active)),
 			row(_('MPTCP connections'), fmt.count(m.connections)),
-			row(_('Limits'), _('{subflows} subflows, {addr} add_addr accepted', {subflows: fmt.count(lim.subflows), addr: fmt.count(lim.add_addr_accepted)})),
+			row(_('Limits'), _f('{subflows} subflows, {addr} add_addr accepted', {subflows: fmt.count(lim.subflows), addr: fmt.count(lim.add_addr_accepted)})),
 			row(_('Endpoints'), eps.length ? h('ul', {class: 'jm-list'}, eps.map(e => h('li', {},
 				h('span', {text: (e.address || fmt.DASH) + (e.dev ? ' · ' + e.dev : '')}),
 				Array.isArray(e.flags) && e.flags.length ? h('span', {class: 'jm-muted', text: ' (' + e.flags.join(', ') + ')'}) : null))) : _('None')),
@@ -315,12 +315,12 @@ export function create({api}) {
 		b.pings.el.classList.toggle('jm-stale', roundStale);
 		if (pingAge != null) {
 			pingNote.hidden = !roundStale;
-			setText(pingNote, roundStale ? _('No new ping round for {age}: the collector is not running or is stuck.', {age: fmt.duration(pingAge + elapsed)}) : '');
+			setText(pingNote, roundStale ? _f('No new ping round for {age}: the collector is not running or is stuck.', {age: fmt.duration(pingAge + elapsed)}) : '');
 		}
 		// Each target's latest ping, with its age.
 		const now = pingClock && typeof pingClock.gen === 'number' ? pingClock.gen + (performance.now() - pingClock.at) / 1000 : null;
 		for (const c of pingCharts.values()) {
-			setText(c.ageEl, now != null && typeof c.lastTs === 'number' ? _('last ping {age}', {age: fmt.age(Math.max(0, now - c.lastTs / 1000))}) : '');
+			setText(c.ageEl, now != null && typeof c.lastTs === 'number' ? _f('last ping {age}', {age: fmt.age(Math.max(0, now - c.lastTs / 1000))}) : '');
 		}
 		for (const w of wanAges) setText(w.el, fmt.age(w.base + elapsed));
 		// Grey out when the last successful poll is older than 3 poll periods.

@@ -5,7 +5,8 @@
 // successful install or rollback reloads the page into the new version.
 
 import {h, replace, setText} from '../dom.js';
-import {_, LANGUAGES, SHIPPED, storedChoice, storeChoice} from '../i18n.js';
+import {_, LANGUAGES, SHIPPED, storedChoice, storeChoice, _f} from '../i18n.js';
+import {errorText} from '../errors.js';
 import {badge, dl, row} from '../ui.js';
 import * as fmt from '../format.js';
 
@@ -17,7 +18,7 @@ export function create(ctx) {
 	const select = h('select', {id: 'jm-lang', onchange: () => { storeChoice(select.value); onLanguage(); }},
 		h('option', {value: 'auto', text: _('Automatic (browser language)'), selected: choice === 'auto'}),
 		LANGUAGES.filter(([code]) => SHIPPED.has(code)).map(([code, name]) =>
-			h('option', {value: code, text: name, selected: choice === code})));
+			h('option', {value: code, lang: code, text: name, selected: choice === code})));
 
 	const info = h('div', {class: 'jm-update-info'}, h('p', {class: 'jm-note', text: _('Loading…')}));
 	const msg = h('p', {class: 'jm-note jm-update-msg', role: 'status', 'aria-live': 'polite'});
@@ -36,12 +37,12 @@ export function create(ctx) {
 
 	const el = h('div', {class: 'jm-settings', 'data-panel': 'settings'},
 		h('section', {class: 'jm-block'},
-			h('header', {class: 'jm-block-head'}, h('h3', {text: _('Language')})),
+			h('div', {class: 'jm-block-head'}, h('h3', {text: _('Language')})),
 			h('div', {class: 'jm-block-body'},
 				h('label', {for: 'jm-lang', class: 'jm-muted', text: _('Language of this page (saved in this browser)')}),
 				select)),
 		h('section', {class: 'jm-block jm-update', 'data-block': 'update'},
-			h('header', {class: 'jm-block-head'}, h('h3', {text: _('Update')})),
+			h('div', {class: 'jm-block-head'}, h('h3', {text: _('Update')})),
 			h('div', {class: 'jm-block-body'}, info, bar, msg,
 				h('div', {class: 'jm-actions'}, checkBtn, installBtn, downgradeBtn, rollbackBtn))));
 
@@ -60,8 +61,8 @@ export function create(ctx) {
 		if (lc) {
 			last = h('span', {},
 				fmt.datetime(lc.checked_at) + ' — ',
-				lc.ok ? (lc.available ? badge(_('{version} available', {version: lc.latest}), 'info')
-					: badge(_('Up to date ({version})', {version: lc.latest || fmt.DASH}), 'ok'))
+				lc.ok ? (lc.available ? badge(_f('{version} available', {version: lc.latest}), 'info')
+					: badge(_f('Up to date ({version})', {version: lc.latest || fmt.DASH}), 'ok'))
 					: badge(_('Failed'), 'bad', lc.error || ''),
 				lc.ok ? '' : h('span', {class: 'jm-update-error', text: ' ' + (lc.error || '')}));
 		}
@@ -77,9 +78,9 @@ export function create(ctx) {
 		]));
 		const latest = lc && lc.ok ? lc.latest : null;
 		installBtn.hidden = !(inst && d.available && latest);
-		if (latest) setText(installBtn, _('Install {version}', {version: latest}));
+		if (latest) setText(installBtn, _f('Install {version}', {version: latest}));
 		rollbackBtn.hidden = !(inst && d.kept.previous);
-		if (d.kept.previous) setText(rollbackBtn, _('Roll back to {version}', {version: d.kept.previous}));
+		if (d.kept.previous) setText(rollbackBtn, _f('Roll back to {version}', {version: d.kept.previous}));
 		checkBtn.disabled = installBtn.disabled = rollbackBtn.disabled = busy || ctx.readOnly;
 		if (!inst) installBtn.hidden = rollbackBtn.hidden = true;
 		if (ctx.setUpdateBadge) ctx.setUpdateBadge(!!d.available);
@@ -90,7 +91,7 @@ export function create(ctx) {
 			data = await api.get('update');
 			render();
 		} catch (err) {
-			replace(info, h('p', {class: 'jm-note', text: _('Error: {message}', {message: err.message || String(err)})}));
+			replace(info, h('p', {class: 'jm-note', text: errorText(err)}));
 		}
 	}
 
@@ -107,7 +108,7 @@ export function create(ctx) {
 			poll();
 		} catch (err) {
 			busy = false;
-			setText(msg, _('Error: {message}', {message: err.message || String(err)}));
+			setText(msg, errorText(err));
 			render();
 		}
 	}
@@ -126,7 +127,7 @@ export function create(ctx) {
 			try {
 				job = await api.get('job', {query: {id: job.id}});
 			} catch (err) {
-				setText(msg, _('Error: {message}', {message: err.message || String(err)}));
+				setText(msg, errorText(err));
 				poll();
 				return;
 			}
@@ -136,13 +137,13 @@ export function create(ctx) {
 			if (job.state === 'done') {
 				const res = job.result || {};
 				if (res.reload) {
-					setText(msg, _('Installed {version}. Reloading…', {version: res.version}));
+					setText(msg, _f('Installed {version}. Reloading…', {version: res.version}));
 					setTimeout(() => location.reload(), 1500);
 					return;
 				}
-				setText(msg, job.kind === 'update' && res.latest ? _('Checked: latest is {version}.', {version: res.latest}) : _('Done.'));
+				setText(msg, job.kind === 'update' && res.latest ? _f('Checked: latest is {version}.', {version: res.latest}) : _('Done.'));
 			} else {
-				setText(msg, _('Refused: {reason}', {reason: job.error || _('unknown error')}));
+				setText(msg, _f('Refused: {reason}', {reason: job.error || _('unknown error')}));
 				downgradeBtn.hidden = !/^downgrade:/.test(job.error || '');
 			}
 			job = null;

@@ -14,14 +14,14 @@
 //  - while a drag or keyboard pick-up is active, polls do not re-layout rows.
 
 import {h, replace, setText} from '../dom.js';
-import {_, N_} from '../i18n.js';
+import {_, _f, gettext_noop} from '../i18n.js';
 import * as fmt from '../format.js';
 import {badge} from '../ui.js';
 import {createDnd} from '../dnd.js';
 import {openEdit, openDetails, wanTitle, WRITE_TIMEOUT_MS} from './wan/edit.js';
 import {createAdvanced} from './wan/advanced.js';
 import {writeError} from './wan/messages.js';
-import {uid} from './wan/dialog.js';
+import {uid} from '../dialog.js';
 import {cardPart, openHistory} from './wan/history.js';
 
 export const INTERVAL_MS = 5000;
@@ -30,10 +30,10 @@ const HISTORY_MS = 60000;
 const OK_MESSAGE_MS = 8000;
 
 const ZONES = [
-	['master', N_('Primary'), N_('The main connection: all MPTCP traffic starts here. Only one.')],
-	['on', N_('Bonded'), N_('Aggregated with Primary for combined bandwidth.')],
-	['backup', N_('Standby'), N_('Takes over when Primary and Bonded links fail.')],
-	['off', N_('Disabled'), N_('Turned off.')],
+	['master', gettext_noop('Primary'), gettext_noop('The main connection: all MPTCP traffic starts here. Only one.')],
+	['on', gettext_noop('Bonded'), gettext_noop('Aggregated with Primary for combined bandwidth.')],
+	['backup', gettext_noop('Standby'), gettext_noop('Takes over when Primary and Bonded links fail.')],
+	['off', gettext_noop('Disabled'), gettext_noop('Turned off.')],
 ];
 const ROLE_KEYS = ZONES.map(z => z[0]);
 const zoneTitle = role => _((ZONES.find(z => z[0] === role) || [null, role])[1]);
@@ -60,7 +60,7 @@ export function create(ctx) {
 		const count = h('span', {class: 'jm-zone-count jm-muted'});
 		const empty = h('p', {class: 'jm-zone-empty', text: _('Drop a WAN here')});
 		const el = h('section', {class: 'jm-zone', 'data-role': role},
-			h('header', {class: 'jm-zone-head'}, h('h4', {text: _(title)}), count),
+			h('div', {class: 'jm-zone-head'}, h('h4', {text: _(title)}), count),
 			h('p', {class: 'jm-zone-hint', text: _(hint)}),
 			list, empty);
 		return {key: role, el, list, count, empty, label: _(title)};
@@ -167,8 +167,8 @@ export function create(ctx) {
 	async function askSession(signal) {
 		sessionAsked = true;
 		try {
-			const s = await api.get('session', {signal});
-			if (s && typeof s.write === 'boolean') canWrite = s.write;
+			const s = await ctx.session();
+			if (s) canWrite = s.write;
 		} catch (err) {
 			if (err && err.name === 'AbortError') sessionAsked = false; // ask again next time
 		}
@@ -202,7 +202,7 @@ export function create(ctx) {
 	function updateRow(r, w) {
 		const title = wanTitle(w);
 		setText(r.nameBtn, title);
-		r.nameBtn.setAttribute('aria-label', _('Edit {wan}', {wan: title}));
+		r.nameBtn.setAttribute('aria-label', _f('Edit {wan}', {wan: title}));
 		setText(r.sub, w.label && w.label !== w.name ? w.name : '');
 		const [text, kind] = w.disabled ? [_('Disabled'), 'muted'] : w.up === true ? [_('Connected'), 'ok'] : w.up === false ? [_('Disconnected'), 'bad'] : [_('Unknown'), 'muted'];
 		if (r.statusKey !== kind + text) { // in place: the badge element never changes
@@ -212,13 +212,13 @@ export function create(ctx) {
 		}
 		setText(r.dev, w.device || fmt.DASH);
 		setText(r.ipBtn, w.ipv4 ? w.ipv4 + (w.prefix != null ? '/' + w.prefix : '') : _('No IPv4'));
-		r.ipBtn.setAttribute('aria-label', _('Address details of {wan}', {wan: title}));
+		r.ipBtn.setAttribute('aria-label', _f('Address details of {wan}', {wan: title}));
 		setText(r.lat, fmt.ms(w.latency_ms));
 		r.histPart.update(briefOf(w.name), Date.now() / 1000);
 		const isPending = !!(pending && pending.names.has(w.name));
 		r.el.classList.toggle('jm-pending', isPending);
 		r.pend.hidden = !isPending;
-		const label = _('{wan}, {zone}, {status}', {wan: title, zone: zoneTitle(roleOf(w.name)), status: text});
+		const label = _f('{wan}, {zone}, {status}', {wan: title, zone: zoneTitle(roleOf(w.name)), status: text});
 		if (r.el.getAttribute('aria-label') !== label) r.el.setAttribute('aria-label', label);
 		// Not aria-disabled: that would also mark the name and address buttons inside as disabled.
 		r.el.classList.toggle('jm-nodrag', locked() || !writable() || !!pending);
@@ -274,7 +274,7 @@ export function create(ctx) {
 		if (before[name] === role) return;
 		const title = rowTitle(name);
 		if (before[name] === 'master') {
-			const t = _('Primary cannot be empty: drop another WAN on Primary instead, and {wan} moves to Bonded.', {wan: title});
+			const t = _f('Primary cannot be empty: drop another WAN on Primary instead, and {wan} moves to Bonded.', {wan: title});
 			say(t, 'error');
 			render();
 			return;
@@ -289,20 +289,20 @@ export function create(ctx) {
 		epoch++;
 		say(null);
 		render();
-		announce(_('Moving {wan} to {zone}…', {wan: title, zone: zoneTitle(role)}));
+		announce(_f('Moving {wan} to {zone}…', {wan: title, zone: zoneTitle(role)}));
 		try {
 			const res = await api.write('wan.roles', {roles: {[name]: role}}, {timeoutMs: WRITE_TIMEOUT_MS,
-				onProgress: job => job.state === 'running' && job.message && say(_('Applying on the router: {step}', {step: job.message}))});
+				onProgress: job => job.state === 'running' && job.message && say(_f('Applying on the router: {step}', {step: job.message}))});
 			const final = res && res.roles && typeof res.roles === 'object' ? res.roles : next;
 			overlay = {...final};
 			const demoted = [...moved].filter(n => n !== name && final[n] !== before[n]);
-			const text = [_('{wan} is now {zone}.', {wan: title, zone: zoneTitle(final[name] || role)}),
-				...demoted.map(n => _('{wan} moved to {zone}.', {wan: rowTitle(n), zone: zoneTitle(final[n])}))].join(' ');
+			const text = [_f('{wan} is now {zone}.', {wan: title, zone: zoneTitle(final[name] || role)}),
+				...demoted.map(n => _f('{wan} moved to {zone}.', {wan: rowTitle(n), zone: zoneTitle(final[n])}))].join(' ');
 			say(text, 'ok');
 		} catch (err) {
 			overlay = before; // what the router had; the next poll confirms
 			const text = writeError(err);
-			say(text, 'error', _('{wan} was not moved.', {wan: title}) + ' ' + text);
+			say(text, 'error', _f('{wan} was not moved.', {wan: title}) + ' ' + text);
 		} finally {
 			pending = null;
 			epoch++;

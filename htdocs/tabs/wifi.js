@@ -5,7 +5,7 @@
 // everything again and its errors (`aps[i].ip`) land under the field they name.
 
 import {h, replace, setText} from '../dom.js';
-import {_, N_} from '../i18n.js';
+import {_, _f, gettext_noop, N_, fill} from '../i18n.js';
 import * as fmt from '../format.js';
 import {row, dl, badge, emptyNote} from '../ui.js';
 import {sparkline, COLORS} from '../charts.js';
@@ -14,7 +14,7 @@ import {modal, input, uid} from './wan/dialog.js';
 export const INTERVAL_MS = 5000;
 
 const BANDS = {'2g': '2.4 GHz', '5g': '5 GHz', '6g': '6 GHz', '60g': '60 GHz'};
-const GEN = {4: N_('Wi-Fi 4'), 5: N_('Wi-Fi 5'), 6: N_('Wi-Fi 6'), 7: N_('Wi-Fi 7')};
+const GEN = {4: gettext_noop('Wi-Fi 4'), 5: gettext_noop('Wi-Fi 5'), 6: gettext_noop('Wi-Fi 6'), 7: gettext_noop('Wi-Fi 7')};
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const NAME = /^[A-Za-z0-9_-]{1,32}$/;
 
@@ -40,14 +40,14 @@ export function create(ctx) {
 	const editBtn = ctx.guardWrite(h('button', {type: 'button', class: 'jm-btn', 'data-action': 'edit-aps', text: _('Edit AP list'), onclick: () => openEditor()}));
 	const el = h('div', {class: 'jm-wifi', 'data-panel': 'wifi'},
 		h('div', {class: 'jm-tab-head'}, h('h3', {text: _('Wi-Fi APs')}), age),
-		h('section', {class: 'jm-block jm-wide'}, h('header', {class: 'jm-block-head'}, h('h3', {text: _('Local radios')})), radios),
+		h('section', {class: 'jm-block jm-wide'}, h('div', {class: 'jm-block-head'}, h('h3', {text: _('Local radios')})), radios),
 		h('section', {class: 'jm-block jm-wide jm-stations'},
-			h('header', {class: 'jm-block-head'}, h('h3', {text: _('Wi-Fi clients')}), stationCount),
+			h('div', {class: 'jm-block-head'}, h('h3', {text: _('Wi-Fi clients')}), stationCount),
 			h('div', {class: 'jm-table-wrap'}, h('table', {class: 'jm-table'},
 				h('thead', {}, h('tr', {}, [_('Device'), _('MAC address'), _('Network'), _('Signal'), _('Rate down / up'), _('Standard'), _('Connected')].map(t => h('th', {text: t})))),
 				stations))),
 		h('section', {class: 'jm-block jm-wide jm-remote-aps'},
-			h('header', {class: 'jm-block-head'}, h('h3', {text: _('Remote access points')}), apSummary, editBtn),
+			h('div', {class: 'jm-block-head'}, h('h3', {text: _('Remote access points')}), apSummary, editBtn),
 			apList));
 
 	let data = null, receivedAt = 0;
@@ -60,9 +60,9 @@ export function create(ctx) {
 			? h('span', {class: 'jm-meter', title: fmt.pct(r.utilisation_pct)}, h('span', {class: 'jm-meter-fill', style: {width: Math.min(100, r.utilisation_pct) + '%'}}), ' ' + fmt.pct(r.utilisation_pct))
 			: fmt.DASH;
 		const ssids = (r.ssids || []).map(s => h('li', {}, h('span', {text: s.ssid || s.ifname || fmt.DASH}),
-			h('small', {class: 'jm-muted', text: ' ' + [s.ifname, _('{n} clients', {n: s.clients})].filter(Boolean).join(' · ')})));
+			h('small', {class: 'jm-muted', text: ' ' + [s.ifname, fill(N_(s.clients, '{n} client', '{n} clients'), {n: fmt.count(s.clients)})].filter(Boolean).join(' · ')})));
 		return h('article', {class: ['jm-card', 'jm-radio', !r.up && 'jm-offline'], 'data-radio': r.name, 'data-band': r.band || ''},
-			h('header', {class: 'jm-card-head'}, h('strong', {class: 'jm-card-title', text: r.name + ' · ' + band}), h('span', {class: 'jm-badges'}, state)),
+			h('div', {class: 'jm-card-head'}, h('strong', {class: 'jm-card-title', text: r.name + ' · ' + band}), h('span', {class: 'jm-badges'}, state)),
 			dl([
 				row(_('Channel'), r.channel != null ? String(r.channel) + (r.frequency_mhz ? ' (' + r.frequency_mhz + ' MHz)' : '') : fmt.DASH),
 				row(_('Width'), r.width_mhz ? r.width_mhz + ' MHz' + (r.htmode ? ' (' + r.htmode + ')' : '') : fmt.DASH),
@@ -99,7 +99,7 @@ export function create(ctx) {
 		const live = Array.isArray(a.live) ? a.live : [];
 		sp.chart.setData(live.map(p => p[0] / 1000), live.map(p => p[1]));
 		return h('article', {class: ['jm-card', 'jm-ap', a.state !== 'online' && 'jm-offline'], 'data-ap': a.name},
-			h('header', {class: 'jm-card-head'}, h('strong', {class: 'jm-card-title', text: a.name}), h('span', {class: 'jm-badges'}, badge(label, kind))),
+			h('div', {class: 'jm-card-head'}, h('strong', {class: 'jm-card-title', text: a.name}), h('span', {class: 'jm-badges'}, badge(label, kind))),
 			dl([
 				row(_('Address'), a.ip),
 				row(_('Latency'), fmt.ms(a.last_rtt_ms)),
@@ -115,11 +115,11 @@ export function create(ctx) {
 		else replace(radios, rs.map(radioCard));
 		const st = rs.flatMap(r => (r.stations || []).map(s => stationRow(s, r)));
 		replace(stations, st.length ? st : h('tr', {}, h('td', {colspan: 7, class: 'jm-muted', text: _('No Wi-Fi clients connected.')})));
-		setText(stationCount, _('{n} connected', {n: st.length}));
+		setText(stationCount, _f('{n} connected', {n: st.length}));
 		const aps = Array.isArray(data.remote_aps) ? data.remote_aps : [];
 		for (const name of [...sparks.keys()]) if (!aps.some(a => a.name === name)) { sparks.get(name).chart.destroy(); sparks.delete(name); }
 		replace(apList, aps.length ? aps.map(apCard) : emptyNote(_('No remote access point configured. Add them with "Edit AP list": the router pings them and shows when one goes offline.')));
-		setText(apSummary, aps.length ? _('{online} of {total} online', {online: data.totals.aps_online, total: aps.length}) + (data.live && !data.live.fresh ? ' · ' + _('collector not running: states unknown') : '') : '');
+		setText(apSummary, aps.length ? _f('{online} of {total} online', {online: data.totals.aps_online, total: aps.length}) + (data.live && !data.live.fresh ? ' · ' + _('collector not running: states unknown') : '') : '');
 	}
 
 	function openEditor() {
@@ -156,7 +156,7 @@ export function create(ctx) {
 		for (const a of (data && data.remote_aps) || []) addRow(a);
 		if (!rows.length) addRow();
 		const add = h('button', {type: 'button', class: 'jm-btn', 'data-action': 'add-ap', text: _('Add AP'), onclick: () => {
-			if (rows.length >= max) { setText(msg, _('At most {n} access points.', {n: max})); return; }
+			if (rows.length >= max) { setText(msg, _f('At most {n} access points.', {n: max})); return; }
 			addRow().nameIn.focus();
 		}});
 		const save = h('button', {type: 'submit', class: 'jm-btn jm-btn-primary', 'data-action': 'save', text: _('Save')});
@@ -197,7 +197,7 @@ export function create(ctx) {
 					const r = filled[Number(m[1])];
 					if (m[2] === 'ip') { r.showIp(err.message); r.ipIn.focus(); } else { r.showName(err.message); r.nameIn.focus(); }
 					setText(msg, '');
-				} else setText(msg, _('Not saved: {message}', {message: err.message || String(err)}));
+				} else setText(msg, _f('Not saved: {message}', {message: err.message || String(err)}));
 			}
 		});
 		(rows[0] && rows[0].nameIn).focus();

@@ -17,6 +17,12 @@
 # The bed starts each daemon with its working directory at a test root, so each root has its own
 # rpcd logins, ACLs and sessions, and nothing can reach the host's /etc or /var/run.
 #
+# WEBSTACK_UCODE=1 (tests/bed/build-luci.sh sets it, for real LuCI in the bed): also ucode from
+# tests/vendor/luci/ (with ubus, uci and uloop support), rpcd with its ucode plugin and uhttpd with its
+# ucode handler (uhttpd_ucode.so). ucode's module search path is relative to the importing script
+# (../../../../usr/share/ucode/*.uc and deeper) and to the working directory, so LuCI's modules are
+# found inside whichever root the daemons run in. A build with ucode also serves requests without it.
+#
 # Idempotent: skipped when <outdir>/.stamp matches the archives and this script and every binary
 # is present (the fixture server alone is rebuilt when its source is newer). WEBSTACK_REBUILD=1 forces a rebuild. About 45 s
 # on 2 cores. Needs cmake, make, a C compiler, pkg-config, libjson-c-dev, libcrypt-dev
@@ -43,14 +49,19 @@ archive() { # NAME -> path of its vendored archive (exactly one)
 
 stamp_now() {
     # shellcheck disable=SC2046
-    cat $(for n in libubox uci ubus rpcd uhttpd; do archive "$n"; done) "$0" | sha256sum | cut -d' ' -f1
+    cat $(for n in libubox uci ubus rpcd uhttpd; do archive "$n"; done) "$repo"/tests/vendor/luci/ucode-*.tar.gz "$0" |
+        sha256sum | cut -d' ' -f1
 }
 stamp=$(stamp_now)
+# ucode when asked for, or when the existing build has it (a shared build is never downgraded)
+ucode=OFF
+if [ -n "${WEBSTACK_UCODE:-}" ] || [ -f "$outdir/lib/uhttpd_ucode.so" ]; then ucode=ON; fi
 
 up_to_date() {
     [ "$(cat "$outdir/.stamp" 2>/dev/null)" = "$stamp" ] || return 1
     for b in $BINS; do [ -x "$outdir/bin/$b" ] || return 1; done
-    [ -f "$outdir/lib/uhttpd_ubus.so" ] && [ -f "$outdir/share/rpcd/acl.d/unauthenticated.json" ]
+    [ -f "$outdir/lib/uhttpd_ubus.so" ] && [ -f "$outdir/share/rpcd/acl.d/unauthenticated.json" ] || return 1
+    [ $ucode = OFF ] || { [ -f "$outdir/lib/uhttpd_ucode.so" ] && [ -f "$outdir/lib/rpcd/ucode.so" ]; }
 }
 
 # the bed's ubus fixture server: rebuilt alone when its source is newer than the binary
@@ -132,6 +143,19 @@ grep -q 'SET(UBUS_UNIX_SOCKET "var/run/ubus/ubus.sock")' "$d/CMakeLists.txt" || 
 relative "$d/ubusd_acl.c" /usr/share/acl.d
 cm ubus "$d" -DBUILD_LUA=OFF -DBUILD_EXAMPLES=OFF
 
+# ucode (LuCI's language; rpcd's ucode plugin and uhttpd's ucode handler link it)
+if [ $ucode = ON ]; then
+    mkdir -p "$src/ucode"
+    tar -xzf "$repo"/tests/vendor/luci/ucode-*.tar.gz -C "$src/ucode" || die "cannot unpack ucode"
+    d=$(find "$src/ucode" -mindepth 1 -maxdepth 1 -type d | head -n 1)
+    sp="$outdir/lib/ucode/*.so:usr/lib/ucode/*.so:usr/share/ucode/*.uc"
+    for up in ../../../../ ../../../../../ ../../../../../../ ../../../../../../../; do
+        sp="$sp:${up}usr/lib/ucode/*.so:${up}usr/share/ucode/*.uc"
+    done
+    cm ucode "$d" -DUBUS_SUPPORT=ON -DUCI_SUPPORT=ON -DULOOP_SUPPORT=ON -DNL80211_SUPPORT=OFF -DRTNL_SUPPORT=OFF \
+        -DZLIB_SUPPORT=OFF -DDIGEST_SUPPORT=OFF -DDIGEST_SUPPORT_EXTENDED=OFF -DLIB_SEARCH_PATH="$sp"
+fi
+
 # rpcd: session/ACL/uci-state/plugin dirs relative
 d=$(unpack rpcd)
 relative "$d/include/rpcd/session.h" /var/run/rpcd/sessions
@@ -142,7 +166,12 @@ grep -q '"usr/libexec/rpcd"' "$d/include/rpcd/plugin.h" || die "rpcd: plugin dir
 relative "$d/include/rpcd/uci.h" /var/run/rpcd /etc/config/
 relative "$d/uci.c" /tmp/.uci /var/state
 relative "$d/rc.c" /etc/init.d /etc/rc.d
-cm rpcd "$d" -DFILE_SUPPORT=OFF -DIWINFO_SUPPORT=OFF -DRPCSYS_SUPPORT=OFF -DUCODE_SUPPORT=OFF
+# its ucode plugin's script dir too (LuCI's `luci` object is usr/share/rpcd/ucode/luci)
+sed -i 's|INSTALL_PREFIX "/share/rpcd/ucode"|"usr/share/rpcd/ucode"|' "$d/ucode.c"
+grep -q '"usr/share/rpcd/ucode"' "$d/ucode.c" || die "rpcd: ucode script dir not re-pointed"
+# _GNU_SOURCE defined empty, as plugin.h does: ucode's headers need it before plugin.h is read
+cm rpcd "$d" -DFILE_SUPPORT=OFF -DIWINFO_SUPPORT=OFF -DRPCSYS_SUPPORT=OFF -DUCODE_SUPPORT=$ucode \
+    -DCMAKE_C_FLAGS="-I$outdir/include -D_GNU_SOURCE="
 # rpcd's own ACL for logged-out callers (grants session access + login); test roots copy it
 mkdir -p "$outdir/share/rpcd/acl.d"
 cp "$d/unauthenticated.json" "$outdir/share/rpcd/acl.d/unauthenticated.json"
@@ -151,7 +180,8 @@ cp "$d/unauthenticated.json" "$outdir/share/rpcd/acl.d/unauthenticated.json"
 # an older gcc): drop -Werror, keep the warnings.
 d=$(unpack uhttpd)
 sed -i 's/ -Werror / /' "$d/CMakeLists.txt"
-cm uhttpd "$d" -DUBUS_SUPPORT=ON -DLUA_SUPPORT=OFF -DUCODE_SUPPORT=OFF -DTLS_SUPPORT=OFF
+cm uhttpd "$d" -DUBUS_SUPPORT=ON -DLUA_SUPPORT=OFF -DUCODE_SUPPORT=$ucode -DTLS_SUPPORT=OFF \
+    -DCMAKE_C_FLAGS="-I$outdir/include -D_GNU_SOURCE"
 
 # cmake installs the daemons under sbin/, the CLI under bin/: one bin/ for the bed
 for b in ubusd rpcd uhttpd; do
@@ -161,6 +191,10 @@ done
 rm -f "$outdir/bin/uci" "$outdir/bin/jshn"
 for b in $BINS; do [ -x "$outdir/bin/$b" ] || die "$b was not built"; done
 [ -f "$outdir/lib/uhttpd_ubus.so" ] || die "uhttpd_ubus.so was not built"
+if [ $ucode = ON ]; then
+    [ -f "$outdir/lib/uhttpd_ucode.so" ] || die "uhttpd_ucode.so was not built"
+    [ -f "$outdir/lib/rpcd/ucode.so" ] || die "rpcd's ucode plugin was not built"
+fi
 if env -i ldd "$outdir/bin/rpcd" "$outdir/bin/uhttpd" "$outdir/bin/ubus" | grep 'not found'; then
     die "a library does not resolve without LD_LIBRARY_PATH"
 fi

@@ -26,6 +26,7 @@ curl
 procps
 iproute2
 python3
+gettext
 util-linux
 "
 

@@ -15,7 +15,7 @@ COLLECTOR_INTERVAL=${JM_COLLECTOR_INTERVAL:-10}
 COLLECTOR_LOG="$REPO/.run/collector-browser.log"
 cd "$HERE"
 
-if [ ! -d node_modules/playwright-core ]; then
+if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/axe-core ]; then
     # Pinned by package-lock.json; playwright-core downloads no browser.
     npm ci --no-audit --no-fund --loglevel=error
 fi
@@ -48,7 +48,7 @@ if ! server_up; then
     echo "browser tests: no running rig server; starting one (tests/rig/rig.sh up, serve.sh start)" >&2
     started=1
     "$REPO/tests/rig/rig.sh" up
-    "$REPO/tests/rig/serve.sh" start --port "${JM_TEST_PORT:-18089}"
+    "$REPO/tests/rig/serve.sh" start ${JM_LUCI:+--luci} --port "${JM_TEST_PORT:-18089}"
     # Client traffic makes the throughput graphs of the screenshots move; optional.
     "$REPO/tests/rig/rig.sh" traffic --bg 300 >/dev/null 2>&1 || true
     server_up || { echo "browser tests: the server does not answer" >&2; exit 1; }

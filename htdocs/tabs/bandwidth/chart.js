@@ -1,35 +1,7 @@
 // Bandwidth charts on the vendored uPlot: stacked download/upload bars for the history views
-// and a rate line chart for realtime. uPlot is loaded once, by whichever module asks first
-// (htdocs/charts.js adds the same <script>; we reuse it instead of loading it twice).
+// and a rate line chart for realtime. uPlot comes from the app's one loader (charts.js).
 
-import {COLORS} from '../../charts.js';
-
-const JS = new URL('../../vendor/uplot/uPlot.iife.min.js', import.meta.url).href;
-const CSS = new URL('../../vendor/uplot/uPlot.min.css', import.meta.url).href;
-let loading = null;
-
-function loadUPlot() {
-	if (window.uPlot) return Promise.resolve(window.uPlot);
-	if (loading) return loading;
-	loading = new Promise((resolve, reject) => {
-		if (![...document.querySelectorAll('link[rel=stylesheet]')].some(l => l.href === CSS))
-			document.head.appendChild(Object.assign(document.createElement('link'), {rel: 'stylesheet', href: CSS}));
-		let s = [...document.scripts].find(x => x.src === JS);
-		if (!s) {
-			s = document.createElement('script');
-			s.src = JS;
-			document.head.appendChild(s);
-		}
-		s.addEventListener('load', () => (window.uPlot ? resolve(window.uPlot) : reject(new Error('uPlot missing'))));
-		s.addEventListener('error', () => { loading = null; reject(new Error('cannot load uPlot')); });
-		// A script that finished before we listened: poll the global briefly.
-		let n = 0;
-		const t = setInterval(() => {
-			if (window.uPlot) { clearInterval(t); resolve(window.uPlot); } else if (++n > 150) clearInterval(t);
-		}, 100);
-	});
-	return loading;
-}
+import {COLORS, loadUPlot} from '../../charts.js';
 
 // Text and grid colours from the theme (canvas cannot use currentColor): readable in dark mode.
 function themeColors(el) {
@@ -72,6 +44,7 @@ function managed(container, height, makeOpts) {
 // Stacked bars: download at the bottom, upload on top. x is the bucket index; labelAt(i) gives
 // the tick text, fmtY(bytes) the axis text, onHover(i | null) follows the cursor.
 export function stackedBars(container, {height = 240, labelAt, fmtY, incrs, onHover, names}) {
+	let empty = true; // no byte in any bucket: the y axis shows only its 0
 	const m = managed(container, height, (uPlot, width, c) => ({
 		width, height,
 		legend: {show: false},
@@ -86,7 +59,7 @@ export function stackedBars(container, {height = 240, labelAt, fmtY, incrs, onHo
 				incrs: [1, 2, 3, 4, 6, 12, 24, 48],
 				values: (u, splits) => splits.map(i => (Number.isInteger(i) ? labelAt(i) : ''))},
 			{stroke: c.text, grid: {stroke: c.grid, width: 1}, ticks: {stroke: c.grid}, size: 74,
-				incrs: incrs && (() => incrs()), values: (u, splits) => splits.map(v => fmtY(v))},
+				incrs: incrs && (() => incrs()), values: (u, splits) => axisLabels(splits, fmtY, empty)},
 		],
 		series: [{},
 			// drawn first: download + upload (its visible part is the upload on top)
@@ -100,6 +73,7 @@ export function stackedBars(container, {height = 240, labelAt, fmtY, incrs, onHo
 	return {
 		// rx, tx: arrays of bytes per bucket.
 		set(rx, tx) {
+			empty = !rx.some((r, i) => r + tx[i] > 0);
 			const x = rx.map((_, i) => i);
 			m.setData([x, rx.map((r, i) => r + tx[i]), rx]);
 		},
@@ -120,12 +94,33 @@ export function rateLines(container, {height = 240, fmtY, names}) {
 		axes: [
 			{stroke: c.text, grid: {stroke: c.grid, width: 1}, ticks: {stroke: c.grid}},
 			{stroke: c.text, grid: {stroke: c.grid, width: 1}, ticks: {stroke: c.grid}, size: 84,
-				values: (u, splits) => splits.map(v => fmtY(v))},
+				values: (u, splits) => axisLabels(splits, fmtY, false)},
 		],
 		series: [{},
 			{label: names.down, stroke: COLORS.down, fill: COLORS.down + '22', width: 1.5, points: {show: false}, spanGaps: false},
 			{label: names.up, stroke: COLORS.up, width: 1.5, points: {show: false}, spanGaps: false},
 		],
 	}));
-	return {set: (t, rx, tx) => m.setData([t, rx, tx]), destroy: m.destroy};
+	return {
+		set(t, rx, tx) {
+			// Fewer than two samples: uPlot would span its own default range (years, from one
+			// point). A leading gap a minute earlier gives the axis its last minute.
+			if (t.length === 1) { t = [t[0] - 60, ...t]; rx = [null, ...rx]; tx = [null, ...tx]; }
+			m.setData([t, rx, tx]);
+		},
+		destroy: m.destroy,
+	};
+}
+
+// Axis labels: each value once (small ranges round several ticks to the same text, "1 B, 1 B"),
+// and only the 0 of an empty chart.
+export function axisLabels(splits, fmtY, empty) {
+	let prev = null;
+	return splits.map(v => {
+		if (empty && v !== 0) return '';
+		const text = fmtY(v);
+		if (text === prev) return '';
+		prev = text;
+		return text;
+	});
 }

@@ -4,7 +4,8 @@
 // they name. Everything shown is text (hostnames are attacker-controlled).
 
 import {h, replace, setText} from '../../dom.js';
-import {_, N_} from '../../i18n.js';
+import {_, _f, gettext_noop} from '../../i18n.js';
+import {errorText} from '../../errors.js';
 import * as fmt from '../../format.js';
 import {modal, field, errorMap, input} from '../wan/dialog.js';
 
@@ -31,7 +32,7 @@ export function openReservation(host, {api, client, writable, onSaved}) {
 	const form = h('form', {class: 'jm-form', novalidate: true},
 		h('p', {class: 'jm-note', text: _('The client gets this address from DHCP every time. The address must be in a LAN subnet and not reserved for another device.')}),
 		macField.el, ip.el, name.el, msg, h('div', {class: 'jm-actions'}, del, cancel, save));
-	const d = modal(host, {title: _('DHCP reservation: {name}', {name: client.display_name || client.mac}), body: form, className: 'jm-reserve-dialog'});
+	const d = modal(host, {title: _f('DHCP reservation: {name}', {name: client.display_name || client.mac}), body: form, className: 'jm-reserve-dialog'});
 	cancel.addEventListener('click', () => d.close());
 
 	async function send(action, body) {
@@ -46,7 +47,7 @@ export function openReservation(host, {api, client, writable, onSaved}) {
 		} catch (err) {
 			if (err && err.name === 'AbortError') return;
 			const f = err && err.field;
-			if (!errors.show(f, err.message)) setText(msg, _('Not saved: {message}', {message: (err && err.message) || String(err)}));
+			if (!errors.show(f, err.message)) setText(msg, _f('Not saved: {message}', {message: (err && err.message) || String(err)}));
 			else setText(msg, '');
 			save.disabled = !writable;
 			if (del) del.disabled = !writable;
@@ -63,7 +64,7 @@ export function openReservation(host, {api, client, writable, onSaved}) {
 	return d;
 }
 
-const RANGES = [['daily', N_('Daily')], ['monthly', N_('Monthly')], ['hourly', N_('Hourly')]];
+const RANGES = [['daily', gettext_noop('Daily')], ['monthly', gettext_noop('Monthly')], ['hourly', gettext_noop('Hourly')]];
 
 function csvOf(client, range, d) {
 	const q = v => '"' + String(v).replace(/"/g, '""') + '"';
@@ -92,7 +93,7 @@ export function openHistory(host, {api, client}) {
 		h('div', {class: 'jm-table-wrap jm-history-table'}, h('table', {class: 'jm-table'},
 			h('thead', {}, h('tr', {}, [_('Period'), _('Download'), _('Upload')].map(t => h('th', {text: t})))), tbody)),
 		h('div', {class: 'jm-actions'}, csv));
-	const d = modal(host, {title: _('Traffic history: {name}', {name: client.display_name || client.mac || client.ipv4}), body, className: 'jm-history-dialog'});
+	const d = modal(host, {title: _f('Traffic history: {name}', {name: client.display_name || client.mac || client.ipv4}), body, className: 'jm-history-dialog'});
 
 	function renderTabs() {
 		replace(tabs, RANGES.map(([id, label]) => h('button', {type: 'button', role: 'tab', class: ['jm-seg', id === range && 'jm-active'],
@@ -108,7 +109,7 @@ export function openHistory(host, {api, client}) {
 		replace(tbody, buckets.slice().reverse().filter(b => b.rx || b.tx || b.seconds).map(b =>
 			h('tr', {}, h('td', {text: b.label}), h('td', {text: fmt.bytes(b.rx)}), h('td', {text: fmt.bytes(b.tx)}))));
 		if (!tbody.children.length) tbody.appendChild(h('tr', {}, h('td', {colspan: 3, class: 'jm-muted', text: data.available ? _('No traffic recorded in this period.') : _('No history yet: the collector has not recorded anything.')})));
-		setText(total, _('Total: ↓ {rx} · ↑ {tx}', {rx: fmt.bytes(data.totals.rx), tx: fmt.bytes(data.totals.tx)}));
+		setText(total, _f('Total: ↓ {rx} · ↑ {tx}', {rx: fmt.bytes(data.totals.rx), tx: fmt.bytes(data.totals.tx)}));
 		csv.disabled = false;
 	}
 
@@ -121,7 +122,7 @@ export function openHistory(host, {api, client}) {
 			data = await api.get('clients.history', {query});
 			render();
 		} catch (err) {
-			setText(total, _('Error: {message}', {message: (err && err.message) || String(err)}));
+			setText(total, errorText(err));
 		}
 	}
 	csv.addEventListener('click', () => {

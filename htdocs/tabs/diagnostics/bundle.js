@@ -8,7 +8,8 @@
 // everything lands through dom.h as text.
 
 import {h, replace} from '../../dom.js';
-import {_, N_} from '../../i18n.js';
+import {_, _f, gettext_noop} from '../../i18n.js';
+import {errorText} from '../../errors.js';
 import * as fmt from '../../format.js';
 import {badge, emptyNote} from '../../ui.js';
 
@@ -17,21 +18,21 @@ const WRITE_TIMEOUT_MS = 15000;   // diag.cancel waits up to 2 s for the job to 
 const DOWNLOAD_TIMEOUT_MS = 120000;
 
 const STATUS = {
-	pending: [N_('waiting'), 'muted'],
-	running: [N_('collecting'), 'info'],
-	ok: [N_('complete'), 'ok'],
-	partial: [N_('partial'), 'warn'],
-	missing: [N_('not on this router'), 'muted'],
-	failed: [N_('failed'), 'bad'],
+	pending: [gettext_noop('waiting'), 'muted'],
+	running: [gettext_noop('collecting'), 'info'],
+	ok: [gettext_noop('complete'), 'ok'],
+	partial: [gettext_noop('partial'), 'warn'],
+	missing: [gettext_noop('not on this router'), 'muted'],
+	failed: [gettext_noop('failed'), 'bad'],
 };
 
 // What the redaction removes (docs/redaction.md), shown before anyone shares a bundle.
 const REMOVED = [
-	N_('Passwords, keys and tokens in every configuration (Wi-Fi keys, PPPoE and DDNS passwords, VPS password and API token, WireGuard private and preshared keys, shadowsocks, Glorytun, OpenVPN and MLVPN secrets).'),
-	N_('Private keys and OpenVPN inline <key>, <tls-auth> and <tls-crypt> blocks.'),
-	N_('JWTs, Bearer tokens, Tailscale keys and login links, passwords in URLs, random-looking secrets under any option name.'),
+	gettext_noop('Passwords, keys and tokens in every configuration (Wi-Fi keys, PPPoE and DDNS passwords, VPS password and API token, WireGuard private and preshared keys, shadowsocks, Glorytun, OpenVPN and MLVPN secrets).'),
+	gettext_noop('Private keys and OpenVPN inline <key>, <tls-auth> and <tls-crypt> blocks.'),
+	gettext_noop('JWTs, Bearer tokens, Tailscale keys and login links, passwords in URLs, random-looking secrets under any option name.'),
 ];
-const KEPT = N_('Kept: public keys, addresses, routes, the firewall ruleset, DHCP leases with MACs and host names, and log lines. The bundle is checked again after it is built and refused if anything secret-looking is left.');
+const KEPT = gettext_noop('Kept: public keys, addresses, routes, the firewall ruleset, DHCP leases with MACs and host names, and log lines. The bundle is checked again after it is built and refused if anything secret-looking is left.');
 
 export function createBundle(ctx) {
 	const {api} = ctx;
@@ -65,7 +66,7 @@ export function createBundle(ctx) {
 		msg.setAttribute('role', kind === 'error' ? 'alert' : 'status');
 		msg.textContent = text || '';
 	};
-	const serverText = err => (err && err.message) || String(err);
+	const serverText = errorText;
 
 	function button(text, onclick, {primary = false, action, enabled = true} = {}) {
 		const ok = enabled && writable() && !busy;
@@ -117,7 +118,7 @@ export function createBundle(ctx) {
 		try {
 			await api.download('diag.download', {body: {id: job.id}, filename: res.file || 'jammonitor-diag.tar.gz', timeoutMs: DOWNLOAD_TIMEOUT_MS});
 			job = {...job, available: false};
-			say(_('Saved {file} ({size}). The router deleted its copy.', {file: res.file || '', size: fmt.bytes(res.size_bytes)}), 'ok');
+			say(_f('Saved {file} ({size}). The router deleted its copy.', {file: res.file || '', size: fmt.bytes(res.size_bytes)}), 'ok');
 		} catch (err) {
 			if (err && err.status === 404) job = {...job, available: false};
 			say(serverText(err), 'error');
@@ -197,7 +198,7 @@ export function createBundle(ctx) {
 			button(_('Create bundle'), start, {primary: true, action: 'bundle-start', enabled: !running()}),
 			running() ? button(_('Cancel'), cancel, {action: 'bundle-cancel'}) : null,
 			j && j.state === 'done' && j.available !== false
-				? button(_('Download ({size})', {size: fmt.bytes(res.size_bytes)}), download, {primary: true, action: 'bundle-download'})
+				? button(_f('Download ({size})', {size: fmt.bytes(res.size_bytes)}), download, {primary: true, action: 'bundle-download'})
 				: null);
 
 		progress.hidden = !j;
@@ -214,8 +215,8 @@ export function createBundle(ctx) {
 			if (j.state === 'failed') text = j.phase === 'cancelled' ? _('Cancelled before it finished; nothing was kept.') : String(j.error || _('The bundle failed.'));
 			else if (j.state === 'done') {
 				text = j.available === false
-					? _('Built {when}; it was downloaded or has expired (bundles are kept one hour).', {when: fmt.datetime(j.finished_at)})
-					: _('{size}, built {when}. Kept on the router for one hour or until downloaded.', {size: fmt.bytes(res.size_bytes), when: fmt.datetime(j.finished_at)});
+					? _f('Built {when}; it was downloaded or has expired (bundles are kept one hour).', {when: fmt.datetime(j.finished_at)})
+					: _f('{size}, built {when}. Kept on the router for one hour or until downloaded.', {size: fmt.bytes(res.size_bytes), when: fmt.datetime(j.finished_at)});
 			} else text = String(j.message || '');
 			replace(progress,
 				h('div', {class: 'jm-job-head'}, head,

@@ -7,12 +7,13 @@
 // stick chooses its own label and model): everything lands through dom.h as text.
 
 import {h, replace, setText} from '../../dom.js';
-import {_} from '../../i18n.js';
+import {_, _f} from '../../i18n.js';
+import {errorText} from '../../errors.js';
 import * as fmt from '../../format.js';
 import {block, row, dl, badge, emptyNote} from '../../ui.js';
 
 const WRITE_TIMEOUT_MS = 30000; // collector.stop waits up to 10 s, storage.unmount up to 8 s
-const JOB_POLL_MS = 1000;
+export const JOB_POLL_MS = 1000;
 const LABEL_RE = /^[A-Za-z0-9_-]{1,16}$/;
 const CONFIRM_WORD = 'FORMAT';
 
@@ -26,7 +27,7 @@ export function createStorage(ctx) {
 	let busy = false;          // a write from this page is in flight
 	let data = null, receivedAt = 0;
 	let visible = true;
-	let job = null, jobTimer = null, jobCtl = null; // our format job: {id, data}; its poll timer
+	let job = null, jobCtl = null; // our format job: {id, data}; the request polling it
 	const jobRunning = () => !!(job && job.data && job.data.state === 'running');
 
 	// ---- layout ----
@@ -58,7 +59,7 @@ export function createStorage(ctx) {
 			text ? h('button', {type: 'button', class: 'jm-btn jm-btn-small', 'aria-label': _('Dismiss'), text: '×', onclick: () => say('')}) : null);
 	}
 	// The server's own words: message as returned (and the field it names, when any).
-	const serverText = err => (err && err.message) || String(err);
+	const serverText = errorText;
 
 	// ---- write controls ----
 	// Every write button carries data-write and its own precondition in data-can; the session
@@ -103,13 +104,12 @@ export function createStorage(ctx) {
 	// ---- polling ----
 	async function refresh(signal) {
 		visible = true;
-		if (job && !jobTimer && !jobFinished()) pollJob();
 		if (busy) return; // the write's answer comes first, then a refresh
 		if (!sessionAsked) {
 			sessionAsked = true;
 			try {
-				const s = await api.get('session', {signal});
-				if (s && typeof s.write === 'boolean') canWrite = s.write;
+				const s = await ctx.session();
+				if (s) canWrite = s.write;
 			} catch (err) {
 				if (err && err.name === 'AbortError') { sessionAsked = false; throw err; }
 				// unknown: the server decides per request
@@ -141,7 +141,7 @@ export function createStorage(ctx) {
 		if (!x.available) {
 			const cp = x.checkpoint;
 			replace(db.body, emptyNote(_('No history database yet: the collector creates it at its first sample.')),
-				cp ? dl([row(_('Flash checkpoint'), _('{size}, saved {when}', {size: fmt.bytes(cp.size_bytes), when: fmt.datetime(cp.modified_at)}), {title: cp.path})]) : null);
+				cp ? dl([row(_('Flash checkpoint'), _f('{size}, saved {when}', {size: fmt.bytes(cp.size_bytes), when: fmt.datetime(cp.modified_at)}), {title: cp.path})]) : null);
 			return;
 		}
 		const rows = x.rows && typeof x.rows === 'object' ? Object.entries(x.rows).filter(([, v]) => ok(v)) : [];
@@ -150,17 +150,17 @@ export function createStorage(ctx) {
 		const cp = x.checkpoint;
 		replace(db.body, dl([
 			row(_('Placement'), h('span', {}, placementText(x.placement), ' ', h('span', {class: 'jm-muted', text: String(x.path || '')}))),
-			row(_('Size'), fmt.bytes(x.size_bytes) + (ok(x.wal_bytes) && x.wal_bytes > 0 ? ' + ' + _('{size} write-ahead log', {size: fmt.bytes(x.wal_bytes)}) : '')),
+			row(_('Size'), fmt.bytes(x.size_bytes) + (ok(x.wal_bytes) && x.wal_bytes > 0 ? ' + ' + _f('{size} write-ahead log', {size: fmt.bytes(x.wal_bytes)}) : '')),
 			row(_('Rows'), rows.length ? h('details', {class: 'jm-rows'},
 				h('summary', {text: fmt.count(total)}),
 				h('ul', {class: 'jm-list'}, rows.map(([k, v]) => h('li', {}, h('span', {class: 'jm-muted', text: k + ': '}), fmt.count(v))))) : fmt.DASH),
 			row(_('Date range'), ok(x.first_sample)
-				? _('{from} to {to}', {from: fmt.datetime(x.first_sample), to: fmt.datetime(x.last_sample)})
+				? _f('{from} to {to}', {from: fmt.datetime(x.first_sample), to: fmt.datetime(x.last_sample)})
 				: _('No sample yet')),
 			row(_('Free space'), ok(fs.avail_bytes)
-				? _('{free} free of {total}', {free: fmt.bytes(fs.avail_bytes), total: fmt.bytes(fs.total_bytes)})
+				? _f('{free} free of {total}', {free: fmt.bytes(fs.avail_bytes), total: fmt.bytes(fs.total_bytes)})
 				: fmt.DASH),
-			cp ? row(_('Flash checkpoint'), _('{size}, saved {when}', {size: fmt.bytes(cp.size_bytes), when: fmt.datetime(cp.modified_at)}), {title: cp.path}) : null,
+			cp ? row(_('Flash checkpoint'), _f('{size}, saved {when}', {size: fmt.bytes(cp.size_bytes), when: fmt.datetime(cp.modified_at)}), {title: cp.path}) : null,
 			x.error ? row(_('Error'), h('span', {class: 'jm-bad-text', text: String(x.error)})) : null,
 		]));
 	}
@@ -180,10 +180,14 @@ export function createStorage(ctx) {
 		const err = c.last_error && typeof c.last_error === 'object' ? c.last_error : null;
 		const list = v => (Array.isArray(v) && v.length ? h('ul', {class: 'jm-list'}, v.map(s => h('li', {text: String(s)}))) : null);
 		replace(colBody, dl([
-			row(_('State'), h('span', {'data-state': c.running ? 'running' : 'stopped'}, stateBadge(c), c.running && ok(c.pid) ? h('span', {class: 'jm-muted', text: ' ' + _('pid {pid}', {pid: c.pid})}) : null)),
+			row(_('State'), h('span', {'data-state': c.running ? 'running' : 'stopped'}, stateBadge(c), c.running && ok(c.pid) ? h('span', {class: 'jm-muted', text: ' ' + _f('pid {pid}', {pid: c.pid})}) : null)),
 			c.running && ok(c.started_at) ? row(_('Started'), fmt.datetime(c.started_at)) : null,
-			ok(c.interval_s) ? row(_('Schedule'), _('a sample every {s} s, pings every {p} s', {s: c.interval_s, p: ok(c.ping_interval_s) ? c.ping_interval_s : fmt.DASH})) : null,
-			row(_('Last sample'), ok(c.last_sample_age_s) ? lastEl : _('none yet')),
+			ok(c.interval_s) ? row(_('Schedule'), _f('a sample every {s} s, pings every {p} s', {s: c.interval_s, p: ok(c.ping_interval_s) ? c.ping_interval_s : fmt.DASH})) : null,
+			row(_('Last sample'), ok(c.last_sample_age_s) ? lastEl
+				// Before the first sample: when it comes (the first is taken one interval after start).
+				: c.running && ok(c.started_at) && ok(c.interval_s)
+					? _f('none yet: the first at about {time}', {time: fmt.date(c.started_at + c.interval_s, {timeStyle: 'medium'})})
+					: _('none yet')),
 			c.placement ? row(_('Writes to'), h('span', {}, placementText(c.placement), c.placement_reason ? h('span', {class: 'jm-muted', text: ' — ' + c.placement_reason}) : null)) : null,
 			c.clock_synced === false ? row(_('Clock'), badge(_('waiting for time sync: nothing is written yet'), 'warn')) : null,
 			ok(c.last_checkpoint_at) ? row(_('Last checkpoint'), fmt.datetime(c.last_checkpoint_at)) : null,
@@ -210,7 +214,7 @@ export function createStorage(ctx) {
 	function renderMount(d) {
 		const m = d.mounted;
 		const point = String(d.mount_point || '/mnt/data');
-		setText(mnt.el.querySelector('h3'), _('USB storage at {path}', {path: point}));
+		setText(mnt.el.querySelector('h3'), _f('USB storage at {path}', {path: point}));
 		const fstab = Array.isArray(d.fstab) ? d.fstab : [];
 		const boot = fstab.length ? h('ul', {class: 'jm-list'}, fstab.map(f => h('li', {},
 			h('span', {text: String(f.section) + (f.uuid ? ' (UUID ' + f.uuid + ')' : f.device ? ' (' + f.device + ')' : '')}), ' ',
@@ -220,7 +224,7 @@ export function createStorage(ctx) {
 			replace(mntBody, dl([
 				row(_('Device'), String(m.source || m.device || fmt.DASH)),
 				row(_('Filesystem'), [m.fstype, m.options].filter(Boolean).join(' · ') || fmt.DASH),
-				row(_('Space'), ok(m.avail_bytes) ? _('{free} free of {total}', {free: fmt.bytes(m.avail_bytes), total: fmt.bytes(m.total_bytes)}) : fmt.DASH),
+				row(_('Space'), ok(m.avail_bytes) ? _f('{free} free of {total}', {free: fmt.bytes(m.avail_bytes), total: fmt.bytes(m.total_bytes)}) : fmt.DASH),
 				m.read_only ? row(_('Access'), badge(_('read-only'), 'bad')) : null,
 				row(_('Mounted at boot'), boot),
 			]));
@@ -231,10 +235,10 @@ export function createStorage(ctx) {
 		if (d.format_running && !job) mntBody.appendChild(h('p', {class: 'jm-note'}, badge(_('format running'), 'warn'), ' ', _('A format is running; mounting waits until it ends.')));
 		if (!m) { confirmUnmount = false; replace(mntActions); return; }
 		replace(mntActions, confirmUnmount
-			? [h('span', {class: 'jm-muted', text: _('History moves back to RAM. Unmount {path}?', {path: point})}),
+			? [h('span', {class: 'jm-muted', text: _f('History moves back to RAM. Unmount {path}?', {path: point})}),
 				writeBtn(_('Unmount'), () => { confirmUnmount = false; write('storage.unmount', {}, {
 					label: _('Unmounting…'),
-					done: r => _('Unmounted {source}. History continues in RAM.', {source: (r && r.unmounted && r.unmounted.source) || point}),
+					done: r => _f('Unmounted {source}. History continues in RAM.', {source: (r && r.unmounted && r.unmounted.source) || point}),
 				}); }, {danger: true, action: 'unmount-confirm'}),
 				h('button', {type: 'button', class: 'jm-btn', text: _('Cancel'), onclick: () => { confirmUnmount = false; renderMount(data); applyAll(); }})]
 			: writeBtn(_('Unmount…'), () => { confirmUnmount = true; renderMount(data); applyAll(); }, {action: 'unmount'}));
@@ -259,9 +263,9 @@ export function createStorage(ctx) {
 				x.in_use_for_history ? badge(_('holds the history'), 'ok') : null,
 			];
 			const refusals = Array.isArray(x.refusals) ? x.refusals : [];
-			const mountWhy = refusals[0] || (mountedHere ? _('{path} is already in use; unmount it first', {path: point}) : !String(x.fstype || '').startsWith('ext') ? _('Needs an ext2/3/4 filesystem: format it first') : '');
+			const mountWhy = refusals[0] || (mountedHere ? _f('{path} is already in use; unmount it first', {path: point}) : !String(x.fstype || '').startsWith('ext') ? _('Needs an ext2/3/4 filesystem: format it first') : '');
 			return h('article', {class: ['jm-card', x.partition && 'jm-part'], 'data-device': String(x.name)},
-				h('header', {class: 'jm-card-head'},
+				h('div', {class: 'jm-card-head'},
 					h('strong', {class: 'jm-card-title', text: String(x.path || x.name)}),
 					model ? h('span', {class: 'jm-muted', text: model}) : null,
 					h('span', {class: 'jm-badges'}, badges)),
@@ -275,7 +279,7 @@ export function createStorage(ctx) {
 				refusals.length ? h('ul', {class: 'jm-list jm-refusals'}, refusals.map(r => h('li', {class: 'jm-muted', text: String(r)}))) : null,
 				x.system ? null : h('div', {class: 'jm-actions jm-start'},
 					writeBtn(_('Use for history'), () => write('storage.mount', {device: x.name}, {
-						label: _('Mounting {device}…', {device: x.name}),
+						label: _f('Mounting {device}…', {device: x.name}),
 						done: r => mountDone(r, point),
 					}), {can: !!x.can_mount && !d.format_running, why: mountWhy, action: 'mount'}),
 					writeBtn(_('Format…'), () => openWizard(x), {can: !!x.can_format && !d.format_running,
@@ -286,7 +290,7 @@ export function createStorage(ctx) {
 	function mountDone(r, point) {
 		const m = (r && r.mounted) || {};
 		const warnings = r && Array.isArray(r.warnings) ? r.warnings : [];
-		return [_('Mounted {device} at {path}: history moves to it.', {device: m.device || '', path: m.mount_point || point}), ...warnings.map(String)].join(' ');
+		return [_f('Mounted {device} at {path}: history moves to it.', {device: m.device || '', path: m.mount_point || point}), ...warnings.map(String)].join(' ');
 	}
 
 	// ---- format wizard ----
@@ -313,7 +317,7 @@ export function createStorage(ctx) {
 		h('div', {class: 'jm-actions'},
 			h('button', {type: 'button', class: 'jm-btn', text: _('Cancel'), onclick: () => closeWizard()}), fmtBtn));
 	const after = h('div', {class: 'jm-actions', hidden: true});
-	replace(wizard, h('header', {class: 'jm-block-head'}, wizTitle), wizWhat, form, progress, after);
+	replace(wizard, h('div', {class: 'jm-block-head'}, wizTitle), wizWhat, form, progress, after);
 
 	function updateFormatButton() {
 		const labelOk = LABEL_RE.test(labelIn.value);
@@ -329,9 +333,9 @@ export function createStorage(ctx) {
 		if (job && !jobFinished()) return;
 		target = x;
 		job = null;
-		setText(wizTitle, _('Format {device} as ext4', {device: String(x.path || x.name)}));
-		setText(wizWhat, [deviceTitle(x), fmt.bytes(x.size_bytes), x.fstype ? _('now {fstype}', {fstype: x.fstype}) : _('no filesystem'),
-			x.label ? _('label {label}', {label: x.label}) : ''].filter(Boolean).join(' · '));
+		setText(wizTitle, _f('Format {device} as ext4', {device: String(x.path || x.name)}));
+		setText(wizWhat, [deviceTitle(x), fmt.bytes(x.size_bytes), x.fstype ? _f('now {fstype}', {fstype: x.fstype}) : _('no filesystem'),
+			x.label ? _f('label {label}', {label: x.label}) : ''].filter(Boolean).join(' · '));
 		confirmIn.value = '';
 		labelIn.value = 'jammonitor';
 		formErr.hidden = true;
@@ -366,7 +370,7 @@ export function createStorage(ctx) {
 			job = {id: j.id, data: {...j, state: j.state || 'running'}};
 			form.hidden = true;
 			renderJob();
-			pollJob();
+			ctx.refresh(); // the scheduler now polls the job every second
 		} catch (err) {
 			formErr.hidden = false;
 			setText(formErr, serverText(err));
@@ -379,43 +383,40 @@ export function createStorage(ctx) {
 		}
 	}
 
+	// The format job is polled by the app's one scheduler (diagnostics.js asks every second while
+	// jobActive(), and calls refreshJob instead of refresh); nothing here runs a timer of its own.
 	function stopJobPoll() {
-		if (jobTimer) clearTimeout(jobTimer);
-		jobTimer = null;
 		if (jobCtl) jobCtl.abort();
 		jobCtl = null;
 	}
+	const jobActive = () => Boolean(visible && job && !jobFinished());
 
-	// Polls the job every second while this tab is visible; a hidden tab resumes on its next refresh.
-	function pollJob() {
-		stopJobPoll();
-		if (!job || jobFinished() || !visible) return;
-		jobTimer = setTimeout(async () => {
-			jobTimer = null;
-			if (!visible || document.visibilityState === 'hidden') return;
-			const ctl = new AbortController();
-			jobCtl = ctl;
-			try {
-				const d = await api.get('job', {query: {id: job.id}, signal: ctl.signal});
-				if (!job || ctl.signal.aborted) return;
-				job.data = d;
+	async function refreshJob(signal) {
+		if (!jobActive()) return refresh(signal);
+		const ctl = new AbortController();
+		jobCtl = ctl;
+		const stop = () => ctl.abort();
+		signal?.addEventListener('abort', stop);
+		try {
+			const d = await api.get('job', {query: {id: job.id}, signal: ctl.signal});
+			if (!job || ctl.signal.aborted) return;
+			job.data = d;
+			renderJob();
+			applyAll();
+			if (jobFinished()) await refresh(signal); // the device list changed
+		} catch (err) {
+			if (ctl.signal.aborted || (err && err.name === 'AbortError')) return;
+			if (err && (err.status === 404 || err.status === 400)) {
+				job.data = {...job.data, state: 'failed', error: serverText(err)};
 				renderJob();
 				applyAll();
-				if (jobFinished()) { ctx.refresh(); return; }
-			} catch (err) {
-				if (ctl.signal.aborted || (err && err.name === 'AbortError')) return;
-				if (err && (err.status === 404 || err.status === 400)) {
-					job.data = {...job.data, state: 'failed', error: serverText(err)};
-					renderJob();
-					applyAll();
-					return;
-				}
-				setText(progress.querySelector('.jm-job-msg'), serverText(err)); // transient: try again
-			} finally {
-				if (jobCtl === ctl) jobCtl = null;
+				return;
 			}
-			pollJob();
-		}, JOB_POLL_MS);
+			setText(progress.querySelector('.jm-job-msg'), serverText(err)); // transient: next tick tries again
+		} finally {
+			signal?.removeEventListener('abort', stop);
+			if (jobCtl === ctl) jobCtl = null;
+		}
 	}
 
 	function renderJob() {
@@ -435,7 +436,7 @@ export function createStorage(ctx) {
 			j.state === 'failed' ? null : bar,
 			h('p', {class: ['jm-job-msg', j.state === 'failed' && 'jm-bad-text'], 'data-state': j.state,
 				text: j.state === 'failed' ? String(j.error || _('The format failed.'))
-					: j.state === 'done' ? _('{device} now has an ext4 filesystem (label {label}, UUID {uuid}).', {device: res.device || (target && target.name) || '', label: res.label || fmt.DASH, uuid: res.uuid || fmt.DASH})
+					: j.state === 'done' ? _f('{device} now has an ext4 filesystem (label {label}, UUID {uuid}).', {device: res.device || (target && target.name) || '', label: res.label || fmt.DASH, uuid: res.uuid || fmt.DASH})
 					: String(j.message || '')}));
 		if (jobFinished()) {
 			after.hidden = false;
@@ -443,7 +444,7 @@ export function createStorage(ctx) {
 			replace(after,
 				h('button', {type: 'button', class: 'jm-btn', text: _('Close'), onclick: () => closeWizard()}),
 				j.state === 'done' && dev ? writeBtn(_('Use it for history'), () => write('storage.mount', {device: dev}, {
-					label: _('Mounting {device}…', {device: dev}),
+					label: _f('Mounting {device}…', {device: dev}),
 					done: r => { closeWizard(); return mountDone(r, (data && data.mount_point) || '/mnt/data'); },
 				}), {primary: true, action: 'mount-formatted'}) : null);
 		}
@@ -463,7 +464,7 @@ export function createStorage(ctx) {
 	}
 
 	return {
-		el, refresh, tick,
+		el, refresh, refreshJob, jobActive, tick,
 		hide() { visible = false; stopJobPoll(); confirmUnmount = false; },
 		destroy() { visible = false; stopJobPoll(); },
 	};

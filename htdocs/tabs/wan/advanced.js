@@ -5,25 +5,26 @@
 // typing is never overwritten; Reset goes back to the values last loaded.
 
 import {h, setText} from '../../dom.js';
-import {_, N_} from '../../i18n.js';
-import {field, errorMap, input, confirmDialog} from './dialog.js';
+import {_, _f, gettext_noop} from '../../i18n.js';
+import {errorText} from '../../errors.js';
+import {field, errorMap, input, confirmDialog} from '../../dialog.js';
 import {writeError} from './messages.js';
 import {WRITE_TIMEOUT_MS} from './edit.js';
 
 const FAILOVER = [
-	['timeout', N_('Ping timeout (s)')],
-	['count', N_('Pings per check')],
-	['tries', N_('Failed checks before down')],
-	['interval', N_('Check interval (s)')],
-	['failure_interval', N_('Check interval while failing (s)')],
-	['tries_up', N_('Good checks before up')],
+	['timeout', gettext_noop('Ping timeout (s)')],
+	['count', gettext_noop('Pings per check')],
+	['tries', gettext_noop('Failed checks before down')],
+	['interval', gettext_noop('Check interval (s)')],
+	['failure_interval', gettext_noop('Check interval while failing (s)')],
+	['tries_up', gettext_noop('Good checks before up')],
 ];
 const MPTCP = [
-	['scheduler', N_('Scheduler')],
-	['path_manager', N_('Path manager')],
-	['congestion', N_('Congestion control')],
-	['subflows', N_('Max subflows')],
-	['stale_loss_cnt', N_('Stale loss count')],
+	['scheduler', gettext_noop('Scheduler')],
+	['path_manager', gettext_noop('Path manager')],
+	['congestion', gettext_noop('Congestion control')],
+	['subflows', gettext_noop('Max subflows')],
+	['stale_loss_cnt', gettext_noop('Stale loss count')],
 ];
 
 const str = v => (v == null ? '' : String(v));
@@ -75,7 +76,7 @@ export function createAdvanced({api, host, writable, onSaved}) {
 			const name = group + '.' + key;
 			const f = errors.add(name, field(name, _(title),
 				input({inputmode: 'numeric', class: 'jm-input jm-input-short', 'data-write': ''}),
-				{hint: isRange(range) ? _('{min} to {max}', {min: range[0], max: range[1]}) : null}));
+				{hint: isRange(range) ? _f('{min} to {max}', {min: range[0], max: range[1]}) : null}));
 			ctl[group].set(key, f.input);
 			return f.el;
 		};
@@ -105,7 +106,7 @@ export function createAdvanced({api, host, writable, onSaved}) {
 			const want = v.mptcp[k] ?? '';
 			if (inp.tagName === 'SELECT' && ![...inp.options].some(o => o.value === want)) {
 				// A value outside the list (hand-edited config) or unset: shown, not silently replaced.
-				inp.prepend(h('option', {value: want, text: want === '' ? _('(not set)') : _('{value} (current)', {value: want})}));
+				inp.prepend(h('option', {value: want, text: want === '' ? _('(not set)') : _f('{value} (current)', {value: want})}));
 			}
 			inp.value = want;
 		}
@@ -173,14 +174,14 @@ export function createAdvanced({api, host, writable, onSaved}) {
 		if (!managedChanged && !advChanged) { setText(status, _('Nothing to save.')); return; }
 		if (managedChanged && !cur.managed.length) { errors.show('wans', _('Tick at least one WAN.')); return; }
 		const lines = [];
-		if (managedChanged) lines.push(_('WAN Policy will manage: {list}.', {list: cur.managed.join(', ')}));
+		if (managedChanged) lines.push(_f('WAN Policy will manage: {list}.', {list: cur.managed.join(', ')}));
 		if (advChanged) lines.push(_('Saving restarts omr-tracker and reloads MPTCP: connections may stall for a few seconds.'));
 		if (!await confirmDialog(host, {title: _('Save advanced settings?'), lines, ok: _('Save and apply')})) return;
 		saving = true;
 		applyLock();
 		setText(status, _('Saving…'));
 		const onProgress = job => job.state === 'running' && job.message &&
-			setText(status, _('Applying on the router: {step}', {step: job.message}));
+			setText(status, _f('Applying on the router: {step}', {step: job.message}));
 		try {
 			if (managedChanged) {
 				const all = cur.managed.length === eligible.length;
@@ -204,7 +205,7 @@ export function createAdvanced({api, host, writable, onSaved}) {
 			onSaved();
 		} catch (err) {
 			setText(status, '');
-			if (!(err && err.field && errors.show(err.field, err.message))) showFormError(writeError(err));
+			if (!(err && err.field && errors.show(err.field, errorText(err)))) showFormError(writeError(err));
 		} finally {
 			saving = false;
 			applyLock();

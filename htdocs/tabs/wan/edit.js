@@ -3,10 +3,11 @@
 // the field it names (error.field), so the rules live in one place.
 
 import {h} from '../../dom.js';
-import {_} from '../../i18n.js';
+import {_, _f} from '../../i18n.js';
+import {errorText} from '../../errors.js';
 import * as fmt from '../../format.js';
 import {dl, row} from '../../ui.js';
-import {modal, field, errorMap, input, uid} from './dialog.js';
+import {modal, field, errorMap, input, uid} from '../../dialog.js';
 import {writeError} from './messages.js';
 
 export const WRITE_TIMEOUT_MS = 30000;
@@ -36,7 +37,7 @@ export function openDetails(host, w) {
 	const net = networkOf(w.ipv4, w.prefix);
 	const dns = Array.isArray(w.dns) && w.dns.length ? w.dns.join(', ') : _('Automatic (from the link)');
 	return modal(host, {
-		title: _('{wan}: addresses', {wan: wanTitle(w)}),
+		title: _f('{wan}: addresses', {wan: wanTitle(w)}),
 		className: 'jm-details',
 		body: dl([
 			row(_('Interface'), w.name + (w.device ? ' (' + w.device + ')' : '')),
@@ -96,7 +97,7 @@ export function openEdit(host, {api, wan: w, mtuRange = [576, 9000], writable, o
 
 	const mtu = errors.add('mtu', field('mtu', _('MTU (bytes)'),
 		input({value: initial.mtu, inputmode: 'numeric', placeholder: _('Default'), class: 'jm-input jm-input-short'}),
-		{hint: _('{min}–{max}; blank = the device default (now {mtu}).', {min: mtuRange[0], max: mtuRange[1], mtu: w.mtu != null ? w.mtu : fmt.DASH})}));
+		{hint: _f('{min}–{max}; blank = the device default (now {mtu}).', {min: mtuRange[0], max: mtuRange[1], mtu: w.mtu != null ? w.mtu : fmt.DASH})}));
 
 	const formError = h('div', {class: 'jm-form-error', role: 'alert', hidden: true});
 	const status = h('span', {class: 'jm-muted', role: 'status'});
@@ -106,7 +107,7 @@ export function openEdit(host, {api, wan: w, mtuRange = [576, 9000], writable, o
 	if (!canSave) { saveBtn.disabled = true; saveBtn.title = _('Changes are disabled.'); }
 
 	const form = h('form', {class: 'jm-form', novalidate: true},
-		h('p', {class: 'jm-muted', text: _('Interface {name}, device {device}', {name: w.name, device: w.device || fmt.DASH})}),
+		h('p', {class: 'jm-muted', text: _f('Interface {name}, device {device}', {name: w.name, device: w.device || fmt.DASH})}),
 		label.el, proto.el, staticBox, dnsBox, mtu.el, formError,
 		h('div', {class: 'jm-actions'}, status, cancelBtn, saveBtn));
 
@@ -119,7 +120,7 @@ export function openEdit(host, {api, wan: w, mtuRange = [576, 9000], writable, o
 	dnsCustom.addEventListener('change', sync);
 	sync();
 
-	const d = modal(host, {title: _('Edit {wan}', {wan: wanTitle(w)}), className: 'jm-edit', body: form});
+	const d = modal(host, {title: _f('Edit {wan}', {wan: wanTitle(w)}), className: 'jm-edit', body: form});
 	cancelBtn.addEventListener('click', () => d.close());
 
 	function showFormError(text) {
@@ -161,13 +162,13 @@ export function openEdit(host, {api, wan: w, mtuRange = [576, 9000], writable, o
 		try {
 			await api.write('wan.edit', b, {timeoutMs: WRITE_TIMEOUT_MS,
 				onProgress: job => job.state === 'running' && job.message &&
-					(status.textContent = _('Applying on the router: {step}', {step: job.message}))});
+					(status.textContent = _f('Applying on the router: {step}', {step: job.message}))});
 			d.close();
-			onSaved(_('Settings of {wan} saved.', {wan: wanTitle(w)}));
+			onSaved(_f('Settings of {wan} saved.', {wan: wanTitle(w)}));
 		} catch (err) {
 			status.textContent = '';
 			saveBtn.disabled = false;
-			if (!(err && err.field && errors.show(err.field, err.message))) showFormError(writeError(err));
+			if (!(err && err.field && errors.show(err.field, errorText(err)))) showFormError(writeError(err));
 		}
 	});
 	label.input.focus();

@@ -4,17 +4,18 @@
 // (dom.h), the charts are the one uPlot loader (charts.js), the dialog is dialog.js's modal.
 
 import {h, replace, setText} from '../../dom.js';
-import {_, N_} from '../../i18n.js';
+import {_, _f, gettext_noop, N_, fill} from '../../i18n.js';
+import {errorText} from '../../errors.js';
 import * as fmt from '../../format.js';
 import {sparkline, timeChart, COLORS} from '../../charts.js';
 import {modal} from './dialog.js';
 
-const RANGES = [['24h', N_('24 hours')], ['7d', N_('7 days')], ['30d', N_('30 days')]];
+const RANGES = [['24h', gettext_noop('24 hours')], ['7d', gettext_noop('7 days')], ['30d', gettext_noop('30 days')]];
 const CAUSES = {
-	link_down: N_('link down'),
-	no_gateway_reply: N_('no gateway reply'),
-	no_internet_reply: N_('no Internet reply'),
-	disabled: N_('disabled by the user'),
+	link_down: gettext_noop('link down'),
+	no_gateway_reply: gettext_noop('no gateway reply'),
+	no_internet_reply: gettext_noop('no Internet reply'),
+	disabled: gettext_noop('disabled by the user'),
 };
 export const causeText = c => _(CAUSES[c] || c || '');
 const LOSS = '#d64545';
@@ -42,9 +43,9 @@ function columns(targets) {
 export function outageText(o, nowSec) {
 	if (!o || typeof o.start !== 'number') return null;
 	const dur = fmt.duration(o.duration_s);
-	if (o.ongoing) return _('ongoing for {dur} ({cause})', {dur, cause: causeText(o.cause)});
+	if (o.ongoing) return _f('ongoing for {dur} ({cause})', {dur, cause: causeText(o.cause)});
 	const ago = fmt.age(nowSec - (o.end || o.start) / 1000);
-	return _('{ago}, for {dur} ({cause})', {ago, dur, cause: causeText(o.cause)});
+	return _f('{ago}, for {dur} ({cause})', {ago, dur, cause: causeText(o.cause)});
 }
 
 // The card part: {el, update(brief), destroy()}.
@@ -58,12 +59,12 @@ export function cardPart({onOpen, title}) {
 	return {
 		el,
 		update(b, nowSec) {
-			btn.setAttribute('aria-label', _('Link history of {wan}', {wan: title()}));
+			btn.setAttribute('aria-label', _f('Link history of {wan}', {wan: title()}));
 			if (!b) { setText(up, ''); setText(last, ''); return; }
 			const u = b.uptime && b.uptime['24h'];
-			setText(up, u && typeof u.pct === 'number' ? _('Uptime 24 h: {pct}', {pct: fmt.pct(u.pct, 2)}) : _('Uptime 24 h: —'));
+			setText(up, u && typeof u.pct === 'number' ? _f('Uptime 24 h: {pct}', {pct: fmt.pct(u.pct, 2)}) : _('Uptime 24 h: —'));
 			const lo = outageText(b.ongoing || b.last_outage, nowSec);
-			setText(last, lo ? _('Last outage: {text}', {text: lo}) : _('No outage in 30 days'));
+			setText(last, lo ? _f('Last outage: {text}', {text: lo}) : _('No outage in 30 days'));
 			const c = columns(b.spark && b.spark.targets);
 			if (!c.x.length) return;
 			if (!chart) {
@@ -98,14 +99,14 @@ export function openHistory(host, {api, wan, title}) {
 		h('h4', {text: _('Loss')}), lossBox,
 		h('h4', {text: _('Outages')}), timeline, list,
 		h('div', {class: 'jm-actions'}, csvLat, csvOut));
-	const d = modal(host, {title: _('Link history: {wan}', {wan: title}), body, className: 'jm-hist-dialog',
+	const d = modal(host, {title: _f('Link history: {wan}', {wan: title}), body, className: 'jm-hist-dialog',
 		onClose: () => { gen++; charts.forEach(c => c.destroy()); charts = []; }});
 
 	async function csv(kind) {
 		try {
 			await api.download('wan.history.csv', {query: {name: wan, range, kind}, filename: `jammonitor-wan-${wan}-${kind}-${range}.csv`});
 		} catch (err) {
-			setText(status, _('Download failed: {msg}', {msg: (err && err.message) || String(err)}));
+			setText(status, _f('CSV download failed: {message}', {message: errorText(err)}));
 		}
 	}
 
@@ -131,8 +132,8 @@ export function openHistory(host, {api, wan, title}) {
 		if (data.available === false) setText(status, _('No history yet: the collector has not recorded this WAN.'));
 		const u = data.uptime || {};
 		replace(uptimeBox, ['24h', '7d', '30d'].map(k => [
-			h('dt', {text: _('Uptime {range}', {range: _((RANGES.find(r => r[0] === k) || [])[1] || k)})}),
-			h('dd', {class: 'jm-value', 'data-uptime': k, text: u[k] ? fmt.pct(u[k].pct, 2) + ' · ' + _('{n} outages', {n: fmt.count(u[k].outages)}) : fmt.DASH}),
+			h('dt', {text: _f('Uptime {range}', {range: _((RANGES.find(r => r[0] === k) || [])[1] || k)})}),
+			h('dd', {class: 'jm-value', 'data-uptime': k, text: u[k] ? fmt.pct(u[k].pct, 2) + ' · ' + fill(N_(u[k].outages, '{n} outage', '{n} outages'), {n: fmt.count(u[k].outages)}) : fmt.DASH}),
 		]));
 		charts.forEach(c => c.destroy());
 		replace(latBox);
@@ -158,7 +159,7 @@ export function openHistory(host, {api, wan, title}) {
 		replace(list, rows.length ? rows.map(o => h('li', {class: 'jm-outage', 'data-cause': o.cause},
 			h('span', {class: 'jm-outage-when', text: fmt.datetime(o.start / 1000)}), ' ',
 			h('strong', {text: causeText(o.cause)}), ' ',
-			h('span', {text: o.ongoing ? _('ongoing for {dur}', {dur: fmt.duration(o.duration_s)}) : _('for {dur}', {dur: fmt.duration(o.duration_s)})})))
+			h('span', {text: o.ongoing ? _f('ongoing for {dur}', {dur: fmt.duration(o.duration_s)}) : _f('for {dur}', {dur: fmt.duration(o.duration_s)})})))
 			: h('li', {class: 'jm-muted', text: _('No outage in this range.')}));
 	}
 

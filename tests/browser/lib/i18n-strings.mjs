@@ -1,31 +1,15 @@
-// Extracts the translatable strings of htdocs: every _('…') and N_('…') literal.
-// `node lib/i18n-strings.mjs --write` regenerates htdocs/i18n/en.json (English → English).
-import fs from 'node:fs';
+// The translatable strings now live in po/templates/jammonitor.pot (gettext, the OpenWrt way):
+// `python3 scripts/i18n.py update` extracts them and updates every po/<lang>/jammonitor.po,
+// `python3 scripts/i18n.py check` is the completeness test. `node lib/i18n-strings.mjs --write`
+// still works and runs the update.
+import {spawnSync} from 'node:child_process';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 
-export const HTDOCS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../htdocs');
-
-function jsFiles(dir) {
-	return fs.readdirSync(dir, {withFileTypes: true}).flatMap(e => {
-		const p = path.join(dir, e.name);
-		if (e.isDirectory()) return e.name === 'vendor' || e.name === 'i18n' ? [] : jsFiles(p);
-		return e.name.endsWith('.js') ? [p] : [];
-	});
-}
-
-export function extract() {
-	const out = new Set();
-	const re = /\bN?_\(\s*'((?:[^'\\]|\\.)*)'/g;
-	for (const f of jsFiles(HTDOCS)) {
-		for (const m of fs.readFileSync(f, 'utf8').matchAll(re)) out.add(m[1].replace(/\\(.)/g, '$1'));
-	}
-	return [...out].sort();
-}
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const HTDOCS = path.join(REPO, 'htdocs');
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes('--write')) {
-	const keys = extract();
-	const json = Object.fromEntries(keys.map(k => [k, k]));
-	fs.writeFileSync(path.join(HTDOCS, 'i18n/en.json'), JSON.stringify(json, null, '\t') + '\n');
-	console.log(keys.length + ' strings written to htdocs/i18n/en.json');
+	const r = spawnSync('python3', [path.join(REPO, 'scripts/i18n.py'), 'update'], {stdio: 'inherit'});
+	process.exit(r.status ?? 1);
 }

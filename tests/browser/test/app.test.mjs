@@ -57,7 +57,7 @@ describe('JamMonitor frontend', () => {
 		const health = await overview.locator('.jm-block', {hasText: 'System health'}).innerText();
 		assert.match(health, /RAM used\s+[\d.,]+ (KiB|MiB|GiB) of /);
 		assert.ok(health.includes('of ' + totalText), `RAM total ${totalText} shown: ${health}`);
-		assert.match(health, /CPU\s+[\d.,]+ %/);
+		assert.match(health, /CPU\s+[\d.,]+ ?%/);
 		assert.match(health, /Connections tracked\s+[\d,]+ \/ [\d,]+/);
 
 		// Ping block: explicit note while the collector does not run, else data.

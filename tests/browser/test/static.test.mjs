@@ -1,19 +1,9 @@
-// Checks that need no server: translations complete for English, bundle budget, vendoring.
+// Checks that need no server: bundle budget, vendoring. (Translations: scripts/i18n.py check, make i18n-check.)
 import {it} from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import {extract, HTDOCS} from '../lib/i18n-strings.mjs';
-
-it('i18n/en.json holds exactly the strings the code uses', () => {
-	const en = JSON.parse(fs.readFileSync(path.join(HTDOCS, 'i18n/en.json'), 'utf8'));
-	const used = extract();
-	const missing = used.filter(k => !(k in en));
-	const unused = Object.keys(en).filter(k => !used.includes(k));
-	assert.deepEqual(missing, [], 'strings missing from en.json (run: node lib/i18n-strings.mjs --write)');
-	assert.deepEqual(unused, [], 'en.json keys no code uses');
-	for (const [k, v] of Object.entries(en)) assert.equal(v, k, 'English text is its own key');
-});
+import {HTDOCS} from '../lib/i18n-strings.mjs';
 
 it('frontend stays within 250 KB before gzip, language files excluded', () => {
 	let total = 0;
