@@ -139,7 +139,7 @@ fn main() {
         .collect();
 
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let (ov_u, st_u) = through_uhttpd(&root, &sid, UHTTPD_RUNS);
+    let (ov_u, st_u, acc_u) = through_uhttpd(&root, &sid, UHTTPD_RUNS);
     println!(
         "overview through uhttpd (real uhttpd + rpcd, one connection per request), median of {UHTTPD_RUNS}"
     );
@@ -148,6 +148,14 @@ fn main() {
     println!(
         "  overview / do-nothing = {:.2}x   (budget <= 1.5x)",
         ms(ov_u) / ms(st_u)
+    );
+    println!(
+        "  rpcd `session access` alone (fresh connection: connect, HELLO, LOOKUP, INVOKE) {:.2} ms",
+        ms(acc_u)
+    );
+    println!(
+        "  floor for any authorized CGI: (do-nothing + session access) / do-nothing = {:.2}x",
+        (ms(st_u) + ms(acc_u)) / ms(st_u)
     );
     println!("overview CGI (process start to exit), median of {RUNS} runs");
     println!("  jammonitor overview      {:8.2} ms", ms(cgi_t));
@@ -272,8 +280,24 @@ impl Drop for Uhttpd {
     }
 }
 
-/// Medians of `n` requests each, interleaved (so load changes hit both alike).
-fn through_uhttpd(root: &TestRoot, sid: &str, n: usize) -> (Duration, Duration) {
+/// One `session access` question to rpcd as the CGI asks it (a fresh connection: connect,
+/// HELLO, LOOKUP, INVOKE), from this process: the floor every authorized request pays.
+fn session_access(root: &TestRoot, sid: &str) {
+    use jammonitor::system::{Root, ubus};
+    let mut args = serde_json::Map::new();
+    args.insert("ubus_rpc_session".into(), sid.into());
+    args.insert("scope".into(), "access-group".into());
+    args.insert("object".into(), jammonitor::auth::ACL_GROUP.into());
+    args.insert("function".into(), "read".into());
+    let mut bus =
+        ubus::Ubus::connect(&Root::new(&root.path), Duration::from_secs(1), 4096).unwrap();
+    let r = bus.call("session", "access", &args).unwrap();
+    assert_eq!(r.get("access"), Some(&serde_json::Value::Bool(true)));
+}
+
+/// Medians of `n` requests each, interleaved (so load changes hit all alike): overview, the
+/// do-nothing CGI, and rpcd's `session access` round trip alone.
+fn through_uhttpd(root: &TestRoot, sid: &str, n: usize) -> (Duration, Duration, Duration) {
     let u = Uhttpd::start(root, 18590);
     assert_eq!(
         http_get(u.port, "/cgi-bin/jammonitor/api/overview", sid),
@@ -287,7 +311,11 @@ fn through_uhttpd(root: &TestRoot, sid: &str, n: usize) -> (Duration, Duration) 
         403,
         "auth through the real rpcd"
     );
-    let (mut ov, mut st) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut ov, mut st, mut acc) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     for i in 0..n + 10 {
         let t = Instant::now();
         assert_eq!(
@@ -298,10 +326,14 @@ fn through_uhttpd(root: &TestRoot, sid: &str, n: usize) -> (Duration, Duration) 
         let t = Instant::now();
         assert_eq!(http_get(u.port, "/cgi-bin/nothing", sid), 200);
         let b = t.elapsed();
+        let t = Instant::now();
+        session_access(root, sid);
+        let c = t.elapsed();
         if i >= 10 {
             ov.push(a);
             st.push(b);
+            acc.push(c);
         }
     }
-    (median(ov), median(st))
+    (median(ov), median(st), median(acc))
 }

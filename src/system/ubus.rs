@@ -29,6 +29,9 @@ use std::time::{Duration, Instant};
 pub const SOCKET: &str = "/var/run/ubus/ubus.sock";
 /// ubusd's own limit (`UBUS_MAX_MSGLEN`).
 pub const MAX_MSG: usize = 1 << 20;
+/// Objects the CGI's actions ask after the session check, looked up in the same round trip as
+/// `session` (netifd's interfaces: overview, bandwidth, clients).
+pub const PREFETCH: &[&str] = &["network.interface"];
 const MAX_DEPTH: usize = 16;
 /// Non-reply messages tolerated while waiting for a reply (ubusd sends none to a plain client).
 const MAX_STRAY: usize = 8;
@@ -396,6 +399,12 @@ pub struct Ubus {
     deadline: Instant,
     seq: u16,
     cap: usize,
+    /// Bytes read from the socket and not yet consumed (one read takes what ubusd has sent,
+    /// often a whole reply: fewer read/setsockopt calls than a header-then-body read).
+    rbuf: Vec<u8>,
+    /// Object ids looked up on this connection (ids, never answers: an id a restarted daemon no
+    /// longer owns is looked up again, see `call`).
+    ids: Vec<(String, u32)>,
 }
 
 impl Ubus {
@@ -411,6 +420,8 @@ impl Ubus {
             deadline,
             seq: 1,
             cap: cap.min(MAX_MSG),
+            rbuf: Vec::new(),
+            ids: Vec::new(),
         };
         let hello = u.read_msg()?;
         if hello.kind != MSG_HELLO {
@@ -436,16 +447,17 @@ impl Ubus {
         }
     }
 
-    fn read_exact(&mut self, buf: &mut [u8]) -> Result<(), UbusError> {
-        let mut got = 0;
-        while got < buf.len() {
+    /// Reads until `rbuf` holds at least `n` bytes, each read bounded by the deadline.
+    fn fill(&mut self, n: usize) -> Result<(), UbusError> {
+        let mut chunk = [0u8; 16 << 10];
+        while self.rbuf.len() < n {
             let left = self.remaining()?;
             self.sock
                 .set_read_timeout(Some(left))
                 .map_err(Self::io_err)?;
-            match self.sock.read(&mut buf[got..]) {
+            match self.sock.read(&mut chunk) {
                 Ok(0) => return Err(UbusError::Protocol("ubusd closed the connection")),
-                Ok(n) => got += n,
+                Ok(got) => self.rbuf.extend_from_slice(&chunk[..got]),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(Self::io_err(e)),
             }
@@ -454,13 +466,14 @@ impl Ubus {
     }
 
     fn read_msg(&mut self) -> Result<Msg, UbusError> {
+        self.fill(12)?;
         let mut head = [0u8; 12];
-        self.read_exact(&mut head)?;
+        head.copy_from_slice(&self.rbuf[..12]);
         let total = frame_len(&head, self.cap)?;
-        let mut buf = vec![0u8; total];
-        buf[..12].copy_from_slice(&head);
-        self.read_exact(&mut buf[12..])?;
-        parse_msg(&buf, self.cap)
+        self.fill(total)?;
+        let m = parse_msg(&self.rbuf[..total], self.cap);
+        self.rbuf.drain(..total);
+        m
     }
 
     fn send(&mut self, kind: u8, peer: u32, attrs: &[u8]) -> Result<u16, UbusError> {
@@ -509,11 +522,55 @@ impl Ubus {
 
     /// The id of object `path` (`session`, `network.interface.wan1` …).
     pub fn lookup(&mut self, path: &str) -> Result<u32, UbusError> {
-        let mut attrs = Vec::new();
-        let mut p = path.as_bytes().to_vec();
-        p.push(0);
-        put_blob(&mut attrs, ATTR_OBJPATH, &p);
-        let seq = self.send(MSG_LOOKUP, 0, &attrs)?;
+        self.lookup_many(&[path]).remove(0)
+    }
+
+    fn cached(&self, path: &str) -> Option<u32> {
+        self.ids.iter().find(|(p, _)| p == path).map(|(_, id)| *id)
+    }
+
+    /// Looks several objects up in one round trip: every LOOKUP is sent before the first reply
+    /// is read (ubusd answers them in order). One result per path, in order; ids already
+    /// known on this connection are not asked again.
+    pub fn lookup_many(&mut self, paths: &[&str]) -> Vec<Result<u32, UbusError>> {
+        let mut sent = Vec::with_capacity(paths.len());
+        for path in paths {
+            if self.cached(path).is_some() {
+                sent.push(Ok(None));
+                continue;
+            }
+            let mut attrs = Vec::new();
+            let mut p = path.as_bytes().to_vec();
+            p.push(0);
+            put_blob(&mut attrs, ATTR_OBJPATH, &p);
+            sent.push(self.send(MSG_LOOKUP, 0, &attrs).map(Some));
+        }
+        let mut broken: Option<UbusError> = None;
+        let mut out = Vec::with_capacity(paths.len());
+        for (path, s) in paths.iter().zip(sent) {
+            let r = match s {
+                Ok(None) => self.cached(path).ok_or(UbusError::Status(STATUS_NOT_FOUND)),
+                Err(e) => Err(e),
+                Ok(Some(_)) if broken.is_some() => Err(broken.clone().unwrap()),
+                Ok(Some(seq)) => self.lookup_reply(path, seq),
+            };
+            if let Err(e) = &r {
+                if !matches!(e, UbusError::Status(_)) {
+                    // the stream is out of step: the later replies cannot be trusted
+                    broken = Some(e.clone());
+                }
+            }
+            if let Ok(id) = r {
+                if self.cached(path).is_none() {
+                    self.ids.push((path.to_string(), id));
+                }
+            }
+            out.push(r);
+        }
+        out
+    }
+
+    fn lookup_reply(&mut self, path: &str, seq: u16) -> Result<u32, UbusError> {
         let data = self.replies(seq)?;
         let mut id = None;
         for m in &data {
@@ -554,19 +611,79 @@ impl Ubus {
         }
     }
 
-    /// lookup + invoke: what `ubus call PATH METHOD ARGS` does.
+    /// lookup + invoke: what `ubus call PATH METHOD ARGS` does. An id remembered from an
+    /// earlier lookup that now answers NOT_FOUND (its daemon restarted) is looked up again once.
     pub fn call(
         &mut self,
         path: &str,
         method: &str,
         args: &Map<String, Value>,
     ) -> Result<Map<String, Value>, UbusError> {
+        let was_cached = self.cached(path);
         let id = self.lookup(path)?;
-        self.invoke(id, method, args)
+        match self.invoke(id, method, args) {
+            Err(UbusError::Status(STATUS_NOT_FOUND)) if was_cached.is_some() => {
+                self.ids.retain(|(p, _)| p != path);
+                let fresh = self.lookup(path)?;
+                if fresh == id {
+                    return Err(UbusError::Status(STATUS_NOT_FOUND));
+                }
+                self.invoke(fresh, method, args)
+            }
+            r => r,
+        }
+    }
+
+    /// A new deadline and read cap for the next calls on this connection.
+    pub fn rearm(&mut self, timeout: Duration, cap: usize) {
+        self.deadline = Instant::now() + timeout;
+        self.cap = cap.min(MAX_MSG);
     }
 }
 
-/// One call on a fresh connection (the CGI makes at most a few per request).
+/// The process's one connection to ubusd, shared by everything that asks the bus during a
+/// request (the session check, then netifd's dump …): one connect and one HELLO per process
+/// instead of one per question. It carries connections and object ids only — never an answer
+/// (every session check is asked of rpcd again).
+static SHARED: std::sync::Mutex<Option<(std::path::PathBuf, Ubus)>> = std::sync::Mutex::new(None);
+
+/// Runs `f` on the shared connection to `root`'s ubusd (connecting when there is none), with a
+/// fresh deadline of `timeout` for everything `f` does. A connection that failed other than with
+/// a ubus status (timeout, EOF, garbage: replies may be pending) is dropped; a reused one that
+/// failed that way (ubusd restarted since) is replaced once by a new connection, so `f` must only
+/// read (it may run twice).
+pub fn with_bus<T>(
+    root: &Root,
+    timeout: Duration,
+    cap: usize,
+    mut f: impl FnMut(&mut Ubus) -> Result<T, UbusError>,
+) -> Result<T, UbusError> {
+    let path = root.path(SOCKET);
+    let mut slot = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+    let reused = match slot.take() {
+        Some((p, mut bus)) if p == path => {
+            bus.rearm(timeout, cap);
+            Some(bus)
+        }
+        _ => None,
+    };
+    let was_reused = reused.is_some();
+    let mut bus = match reused {
+        Some(b) => b,
+        None => Ubus::connect(root, timeout, cap)?,
+    };
+    let mut r = f(&mut bus);
+    if was_reused && matches!(r, Err(UbusError::Protocol(_) | UbusError::Unavailable(_))) {
+        bus = Ubus::connect(root, timeout, cap)?;
+        r = f(&mut bus);
+    }
+    if matches!(r, Ok(_) | Err(UbusError::Status(_))) {
+        *slot = Some((path, bus));
+    }
+    r
+}
+
+/// One call on the shared connection (see `with_bus`).
 pub fn call(
     root: &Root,
     path: &str,
@@ -575,7 +692,7 @@ pub fn call(
     timeout: Duration,
     cap: usize,
 ) -> Result<Map<String, Value>, UbusError> {
-    Ubus::connect(root, timeout, cap)?.call(path, method, args)
+    with_bus(root, timeout, cap, |b| b.call(path, method, args))
 }
 
 #[cfg(test)]
