@@ -5,9 +5,15 @@
 //! get the whole input). Properties beyond "no panic": MACs are normalised and never all-zero,
 //! lease addresses are IPv4, hostnames are short, non-empty and free of control characters,
 //! every lease address maps to a client that some lease or ARP entry gives that address.
+//! The same input also goes through the Clients tab's other name sources: odhcpd's DHCPv6 state
+//! file (`leases::parse_odhcpd`: addresses are IPv6, DUID MACs normalised), dnsmasq's log-dhcp
+//! vendor classes (`parse_vendor_classes`: MACs normalised, classes short and control-free),
+//! hostname type detection and the OUI lookup (a type from the list, never a panic).
 #![no_main]
 
+use jammonitor::actions::clients::kind;
 use jammonitor::system::conntrack::{ClientMap, parse_arp, parse_leases};
+use jammonitor::system::{leases, oui};
 use libfuzzer_sys::fuzz_target;
 
 fn good_mac(m: &str) -> bool {
@@ -63,5 +69,42 @@ fuzz_target!(|data: &[u8]| {
     }
     for (ip, &i) in &map.by_ip {
         assert!(i < map.clients.len(), "{ip} → {i}");
+    }
+    for l in leases::parse_odhcpd(&text) {
+        assert!(
+            l.addrs
+                .iter()
+                .all(|a| a.parse::<std::net::Ipv6Addr>().is_ok()),
+            "{:?}",
+            l.addrs
+        );
+        assert!(
+            l.mac.as_deref().is_none_or(good_mac),
+            "duid mac {:?}",
+            l.mac
+        );
+        if let Some(h) = &l.hostname {
+            assert!(
+                !h.is_empty() && h.chars().count() <= 64 && !h.chars().any(char::is_control),
+                "hostname {h:?}"
+            );
+        }
+    }
+    for (mac, vc) in leases::parse_vendor_classes(&text) {
+        assert!(good_mac(&mac), "vendor class mac {mac:?}");
+        assert!(
+            vc.chars().count() <= 64 && !vc.chars().any(char::is_control),
+            "class {vc:?}"
+        );
+        if let Some(t) = kind::from_vendor_class(&vc) {
+            assert!(kind::TYPES.contains(&t));
+        }
+    }
+    for word in text.split(['\n', '\0']).take(64) {
+        if let Some(t) = kind::from_hostname(word) {
+            assert!(kind::TYPES.contains(&t), "{t}");
+        }
+        let _ = oui::lookup(word);
+        let _ = leases::duid_mac(word);
     }
 });

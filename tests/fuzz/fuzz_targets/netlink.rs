@@ -9,7 +9,7 @@
 #![no_main]
 
 use jammonitor::system::netlink::{attr, attrs, split};
-use jammonitor::system::{mptcp_diag, mptcp_pm, rtnl};
+use jammonitor::system::{mptcp_diag, mptcp_pm, neigh, rtnl};
 use libfuzzer_sys::fuzz_target;
 
 fn walk(buf: &[u8], depth: u32) -> usize {
@@ -48,6 +48,11 @@ fuzz_target!(|data: &[u8]| {
         let _ = rtnl::route(p);
         let _ = mptcp_pm::endpoint(p.get(4..).unwrap_or_default());
         let _ = mptcp_diag::extra_subflows(p);
+        // RTM_NEWNEIGH: a neighbour, when there is one, has a normalised unicast-looking MAC.
+        let name = |i: u32| (i % 3 != 0).then(|| format!("if{i}"));
+        if let Some(n) = neigh::parse(p, &name) {
+            assert!(n.mac.len() == 17 && n.mac != "00:00:00:00:00:00", "{n:?}");
+        }
         for off in [0usize, 4, 8, 12, 16, 72] {
             if let Some(b) = p.get(off..) {
                 walk(b, 1);

@@ -19,6 +19,9 @@ fuzz_target!(|data: &[u8]| {
     let twice = redact(&once);
     assert_eq!(twice, once, "not idempotent");
     for f in scan(&once) {
-        assert_eq!(f.detector, "high-entropy token", "re-scan after redaction: {f:?}");
+        assert_eq!(
+            f.detector, "high-entropy token",
+            "re-scan after redaction: {f:?}"
+        );
     }
 });
