@@ -409,7 +409,7 @@ pub enum Recovery {
 /// Finishes the file side of an unfinished journal of `area`. The caller holds the area lock.
 pub fn recover(root: &Root, area: &str) -> ApiResult<Recovery> {
     let Some(rec) = open(root, area)? else {
-        clean_temps(root);
+        clean_temps(root, area);
         return Ok(Recovery::Clean);
     };
     match rec.state {
@@ -432,25 +432,47 @@ pub fn recover(root: &Root, area: &str) -> ApiResult<Recovery> {
     }
 }
 
-/// Removes temp files of interrupted installs (`.<name>.jm-<id>`) and the legacy
-/// `<name>.jm-tmp<pid>` of the previous transaction code from /etc/config and the journal's
-/// directory. Only called with no journal open (under the area lock), so none is in use.
-pub fn clean_temps(root: &Root) {
+/// Removes temp files of `area`'s interrupted writes: the journal's own (`.<area>.json.jm-tmp`),
+/// installs (`.<name>.jm-<area>-…`), and the legacy `<name>.jm-tmp<pid>` of the previous
+/// transaction code whose process is gone. Called under the area lock with no journal open, so
+/// none of them is in use; other areas' temp files are left alone.
+pub fn clean_temps(root: &Root, area: &str) {
+    let own_journal = format!(".{area}.json.jm-tmp");
+    let own_install = format!(".jm-{area}-");
     for dir in ["/etc/config", DIR, "/etc/sysctl.d"] {
         let Ok(rd) = std::fs::read_dir(root.path(dir)) else {
             continue;
         };
         for e in rd.flatten() {
             let n = e.file_name().to_string_lossy().into_owned();
-            let ours = (n.starts_with('.') && n.contains(".jm-"))
+            let ours = n == own_journal
+                || (n.starts_with('.') && n.contains(&own_install))
                 || n.rsplit_once(".jm-tmp").is_some_and(|(_, pid)| {
-                    !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())
+                    !pid.is_empty()
+                        && pid.bytes().all(|b| b.is_ascii_digit())
+                        && !Path::new(&format!("/proc/{pid}")).exists()
                 });
             if ours {
                 let _ = std::fs::remove_file(e.path());
             }
         }
     }
+}
+
+/// Areas with a journal temp file left by a write killed while writing its journal.
+pub fn temp_areas(root: &Root) -> Vec<String> {
+    let Ok(rd) = std::fs::read_dir(root.path(DIR)) else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .filter_map(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.strip_prefix('.')?
+                .strip_suffix(".json.jm-tmp")
+                .filter(|a| valid_area(a))
+                .map(str::to_string)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -525,7 +547,7 @@ mod tests {
         std::fs::write(p.join("etc/config/a"), "new\n").unwrap();
         let id = j.record().id.clone();
         std::fs::write(p.join(format!("etc/config/.a.jm-{id}")), "x").unwrap();
-        std::fs::write(p.join("etc/config/a.jm-tmp1234"), "x").unwrap();
+        std::fs::write(p.join("etc/config/a.jm-tmp999999999"), "x").unwrap();
         drop(j);
         match recover(&r, "wan").unwrap() {
             Recovery::RolledBack { errors, .. } => assert!(errors.is_empty()),

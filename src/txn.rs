@@ -461,6 +461,15 @@ pub fn recover_pending(root: &Root, appliers: Appliers) {
             }
         }
     }
+    // A journal temp file of a write killed while writing its journal (nothing changed yet).
+    for area in journal::temp_areas(root) {
+        if journal::pending(root).contains(&area) {
+            continue;
+        }
+        if let Ok(_held) = lock::acquire(root, &area, Duration::ZERO) {
+            journal::clean_temps(root, &area);
+        }
+    }
     for area in journal::pending(root) {
         let Ok(held) = lock::acquire(root, &area, Duration::ZERO) else {
             continue;
