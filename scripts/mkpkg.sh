@@ -57,6 +57,17 @@ out=$(cd "$out" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+# minify_frontend OUT: htdocs/ minified into OUT (esbuild from scripts/frontend, installed from the
+# npm registry on first use; parallel callers wait for one install).
+minify_frontend() {
+    (
+        flock 9
+        [ -d scripts/frontend/node_modules/esbuild ] ||
+            (cd scripts/frontend && npm ci --no-audit --no-fund --loglevel=error) >&2
+    ) 9>"$repo/scripts/frontend/.install.lock" || die "cannot install the minifier (npm ci in scripts/frontend)"
+    node scripts/frontend/minify.mjs htdocs "$1" >&2 || die "minifying htdocs failed"
+}
+
 # ---- staging: one tree per package ----------------------------------------------------------
 stage() { mkdir -p "$work/$1/data"; echo "$work/$1/data"; }
 
@@ -80,7 +91,9 @@ mkdir -p "$d/www"
 cp -R luci/htdocs/. "$d/www/"
 res="$d/www/luci-static/resources/jammonitor"
 mkdir -p "$res"
-cp -R htdocs/. "$res/"
+# JS and CSS ship minified (DESIGN §11 budget); the source stays readable modules.
+minify_frontend "$work/htdocs"
+cp -R "$work/htdocs/." "$res/"
 # the demo host page and its boot script are for `make run` only; languages have their own packages
 rm -rf "$res/index.html" "$res/standalone.js" "$res/i18n"
 

@@ -15,6 +15,10 @@ COLLECTOR_INTERVAL=${JM_COLLECTOR_INTERVAL:-10}
 COLLECTOR_LOG="$REPO/.run/collector-browser.log"
 cd "$HERE"
 
+if [ ! -d "$REPO/scripts/frontend/node_modules/esbuild" ]; then
+    # The minifier the packages use (the static test measures the shipped size with it).
+    (cd "$REPO/scripts/frontend" && npm ci --no-audit --no-fund --loglevel=error)
+fi
 if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/axe-core ]; then
     # Pinned by package-lock.json; playwright-core downloads no browser.
     npm ci --no-audit --no-fund --loglevel=error

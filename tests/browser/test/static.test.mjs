@@ -3,19 +3,41 @@ import {it} from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
+import {execFileSync} from 'node:child_process';
 import {HTDOCS} from '../lib/i18n-strings.mjs';
 
-it('frontend stays within 250 KB before gzip, language files excluded', () => {
-	let total = 0;
-	const walk = dir => {
-		for (const e of fs.readdirSync(dir, {withFileTypes: true})) {
-			const p = path.join(dir, e.name);
-			if (e.isDirectory()) { if (p !== path.join(HTDOCS, 'i18n')) walk(p); } else total += fs.statSync(p).size;
-		}
-	};
-	walk(HTDOCS);
-	console.log(`# htdocs without i18n: ${total} bytes`);
-	assert.ok(total <= 250 * 1024, `${total} bytes`);
+const REPO = path.resolve(HTDOCS, '..');
+
+// DESIGN §11: the frontend the package ships is at most 250 KB before gzip, language files
+// excluded. It ships minified (scripts/mkpkg.sh runs scripts/frontend/minify.mjs); the readable
+// source is measured too, and printed, so its growth stays visible.
+it('frontend stays within 250 KB before gzip as shipped (minified), language files excluded', () => {
+	const out = fs.mkdtempSync(path.join(os.tmpdir(), 'jm-min-'));
+	try {
+		execFileSync('node', [path.join(REPO, 'scripts/frontend/minify.mjs'), HTDOCS, out], {stdio: ['ignore', 'ignore', 'inherit']});
+		// What the luci-app package leaves out: the languages (own packages) and the demo page.
+		const skip = new Set(['i18n', 'index.html', 'standalone.js']);
+		const size = dir => {
+			let total = 0;
+			const walk = d => {
+				for (const e of fs.readdirSync(d, {withFileTypes: true})) {
+					if (d === dir && skip.has(e.name)) continue;
+					const p = path.join(d, e.name);
+					if (e.isDirectory()) walk(p); else total += fs.statSync(p).size;
+				}
+			};
+			walk(dir);
+			return total;
+		};
+		const shipped = size(out);
+		const source = size(HTDOCS);
+		console.log(`# htdocs as shipped: ${shipped} bytes minified (${source} bytes of source)`);
+		assert.ok(shipped > 0.3 * source, `the minifier dropped code: ${shipped} of ${source} bytes`);
+		assert.ok(shipped <= 250 * 1024, `${shipped} bytes`);
+	} finally {
+		fs.rmSync(out, {recursive: true, force: true});
+	}
 });
 
 it('uPlot is vendored with its licence and version, and nothing loads from a CDN', () => {
