@@ -2,7 +2,7 @@
 // label/value rows and badges. All text goes through dom.h (textContent only).
 
 import {h} from './dom.js';
-import {_, gettext_noop} from './i18n.js';
+import {_, _f, gettext_noop} from './i18n.js';
 import * as fmt from './format.js';
 
 // A titled block; `body` is filled by the caller, `age` shows when its data was measured.
@@ -39,6 +39,26 @@ const ROLES = {master: [gettext_noop('Primary'), 'info'], on: [gettext_noop('Bon
 export function roleBadge(role) {
 	const r = ROLES[role];
 	return r ? badge(_(r[0]), r[1], 'multipath ' + role) : badge(role ? String(role) : _('Unknown'), 'muted');
+}
+
+// The `errors` of an answer (docs/api.md: a config file that cannot be parsed hides the blocks
+// that need it): one alert line per broken file, updated in place, hidden when there is none.
+export function configErrors() {
+	const el = h('div', {class: 'jm-config-error', role: 'alert', hidden: true});
+	let shown = '';
+	function update(errors) {
+		const byMsg = new Map();
+		for (const e of Object.values(errors && typeof errors === 'object' ? errors : {})) {
+			if (e && typeof e.message === 'string') byMsg.set(e.message, e);
+		}
+		const key = [...byMsg.keys()].join('\n');
+		if (key === shown) return;
+		shown = key;
+		el.hidden = !byMsg.size;
+		el.replaceChildren(...[...byMsg.keys()].map(m =>
+			h('p', {text: _f('A configuration file cannot be read, so what depends on it is not shown: {message}', {message: m})})));
+	}
+	return {el, update};
 }
 
 export function emptyNote(text) {

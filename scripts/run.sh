@@ -53,10 +53,10 @@ if [ "$mode" = rig ]; then need_tools $RIG_TOOLS; else need_tools curl; fi
 # -- rig, server, traffic, collector
 if [ "$mode" = rig ]; then
     "$REPO/tests/rig/rig.sh" up
-    "$REPO/tests/rig/serve.sh" start --port "$port"
+    "$REPO/tests/rig/serve.sh" start ${JM_LUCI:+--luci} --port "$port"
     if [ "$traffic" = 1 ]; then "$REPO/tests/rig/rig.sh" traffic --bg "$traffic_secs"; fi
 else
-    "$REPO/tests/rig/serve.sh" start --host-only --port "$port"
+    "$REPO/tests/rig/serve.sh" start --host-only ${JM_LUCI:+--luci} --port "$port"
 fi
 # shellcheck disable=SC1090,SC1091
 . "$RUN_DIR/server.env"
@@ -91,6 +91,7 @@ JamMonitor is running — $([ "$mode" = rig ] && echo "rig mode: a simulated OMR
                   or    $JM_USER_RO / $JM_PASS_RO  (read-only)
   Already logged in:    $base#sid=$JM_SID
                         $base#sid=$JM_SID_RO  (read-only)
+  Inside real LuCI:     $([ -n "${JM_LUCI_URL:-}" ] && echo "$JM_LUCI_URL/cgi-bin/luci/admin/status/jammonitor (themes, language: tests/bed/luci-root.sh theme|lang .run/root …)" || echo "start with JM_LUCI=1 make run")
 
   The #sid=… part is a real rpcd session, logged in just now on the live root's own ubusd + rpcd
   (built from tests/vendor/openwrt; logins root / jm-admin and viewer / jm-viewer). On a router it

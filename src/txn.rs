@@ -215,12 +215,12 @@ fn fail_and_roll_back(
     let msg = match (errors.is_empty(), reapply) {
         (true, Ok(())) => {
             let _ = j.close();
-            format!("{cause}; the change was rolled back and the previous settings re-applied")
+            format!("change rolled back: {cause}; the previous settings were re-applied")
         }
         (true, Err(e)) => {
             let _ = j.close();
             format!(
-                "{cause}; the configuration was rolled back, but re-applying the previous settings failed: {}",
+                "change rolled back: {cause}; but re-applying the previous settings failed: {}",
                 e.message
             )
         }

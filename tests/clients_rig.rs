@@ -311,7 +311,7 @@ fn per_client_traffic_in_the_simulated_router() {
     sh(&[
         "ip", "-n", ROUTER, "rule", "add", "from", C3.2, "lookup", "77", "pref", "7",
     ]);
-    let nft = "table ip jmclients { chain post { type nat hook postrouting priority srcnat; oifname \"tun0\" masquerade } }";
+    let nft = "table ip jmclients {\n\tchain post {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\toifname \"tun0\" masquerade\n\t}\n}\n";
     let mut p = Command::new("ip")
         .args(["netns", "exec", ROUTER, "nft", "-f", "-"])
         .stdin(Stdio::piped())

@@ -231,3 +231,37 @@ fn no_database_yet() {
     assert_eq!(d["targets"], serde_json::json!([]));
     assert_eq!(get(&root, &sid, "wan.history", "name=nosuch").status, 400);
 }
+
+#[test]
+fn unparseable_network_config() {
+    // The brief form (what WAN Policy and Overview poll) still answers, naming the block as the
+    // other reads do; one WAN's history needs the WAN model and is refused with 409.
+    let (root, _now) = root_with_history();
+    let sid = root.session(true, false);
+    let good = std::fs::read_to_string(root.file("etc/config/network")).unwrap();
+    let broken: String = good.lines().map(|l| format!("> {l}\n")).collect();
+    root.write("etc/config/network", &broken);
+    let r = get(&root, &sid, "wan.history", "");
+    assert_eq!(r.status, 200);
+    let d = r.data();
+    assert_eq!(d["wans"], serde_json::Value::Null);
+    assert_eq!(d["available"], true);
+    let e = &d["errors"]["wans"];
+    assert_eq!(e["code"], "config_unparseable");
+    assert_eq!(e["file"], "/etc/config/network");
+    assert!(e["line"].as_u64().unwrap() >= 1);
+    assert!(
+        e["message"].as_str().unwrap().contains("cannot parse"),
+        "{e}"
+    );
+    let r = get(&root, &sid, "wan.history", "name=wan1");
+    assert_eq!(
+        (r.status, r.error_code()),
+        (409, "config_unparseable".into())
+    );
+    root.write("etc/config/network", &good);
+    assert_eq!(
+        get(&root, &sid, "wan.history", "").data()["errors"],
+        serde_json::json!({})
+    );
+}

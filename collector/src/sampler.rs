@@ -84,9 +84,11 @@ impl Sampler {
             let jump = (wall - w0) - (now_boot_ms as i64 - b0 as i64) / 1000;
             (jump.abs() > 120).then_some(jump)
         });
+        // Rounded, not truncated: on a fixed schedule the gap is the interval ± jitter, and 999 ms
+        // truncated to 0 s dropped a sample's coverage (and undercounted every slow tick by 1 s).
         let seconds = self
             .last
-            .map(|(_, b0)| (now_boot_ms.saturating_sub(b0) / 1000) as u32)
+            .map(|(_, b0)| (now_boot_ms.saturating_sub(b0).saturating_add(500) / 1000) as u32)
             .unwrap_or(0);
         self.last = Some((wall, now_boot_ms));
         let wans = wan_devices(&self.root);

@@ -14,7 +14,7 @@ import {h, replace, setText} from '../dom.js';
 import {_, _f, gettext_noop, currentLang} from '../i18n.js';
 import {errorText} from '../errors.js';
 import * as fmt from '../format.js';
-import {badge, emptyNote} from '../ui.js';
+import {badge, emptyNote, configErrors} from '../ui.js';
 import {createThroughput} from '../throughput.js';
 import {stackedBars, rateLines} from './bandwidth/chart.js';
 
@@ -92,8 +92,10 @@ export function create(ctx) {
 	const graph = h('div', {class: 'jm-bw-graph'});
 	const chartBox = h('div', {class: 'jm-bw-chart'}, legend, graph);
 	const tableBox = h('div', {class: 'jm-bw-table'});
+	const cfgErr = configErrors();
 	const el = h('div', {class: 'jm-bw', 'data-panel': 'bandwidth'},
 		h('div', {class: 'jm-tab-head'}, h('h3', {text: _('Bandwidth')}), age),
+		cfgErr.el,
 		h('div', {class: 'jm-bw-bar'},
 			h('div', {class: 'jm-segs', role: 'tablist', 'aria-label': _('Time range')}, viewBtns),
 			h('div', {class: 'jm-bw-controls'},
@@ -345,6 +347,7 @@ export function create(ctx) {
 	}
 
 	function renderHistory(d) {
+		cfgErr.update(d.errors);
 		const buckets = Array.isArray(d.buckets) ? d.buckets : [];
 		renderScope(d);
 		const notes = [];
@@ -427,6 +430,7 @@ export function create(ctx) {
 
 	// ---- realtime ----
 	function renderRealtime(d) {
+		cfgErr.update(d.errors);
 		if (!rt || rt.iface !== d.iface) rt = {iface: d.iface, tp: createThroughput(), t: [], rx: [], tx: []};
 		const counters = {ts_ms: d.ts_ms, interfaces: {}};
 		const ifs = Array.isArray(d.interfaces) ? d.interfaces : [];

@@ -5,7 +5,7 @@
 import {h, replace, setText} from '../dom.js';
 import {_, _f, N_, fill, gettext_noop} from '../i18n.js';
 import * as fmt from '../format.js';
-import {row, dl, badge, emptyNote} from '../ui.js';
+import {row, dl, badge, emptyNote, configErrors} from '../ui.js';
 
 export const INTERVAL_MS = 5000;
 
@@ -23,8 +23,10 @@ export function create({api}) {
 	const routesTable = h('div', {class: 'jm-table-wrap'}, h('table', {class: 'jm-table'},
 		h('thead', {}, h('tr', {}, [_('Table'), _('Destination'), _('Gateway'), _('Device'), _('Metric'), _('Protocol')].map(t => h('th', {text: t})))),
 		routesBody));
+	const cfgErr = configErrors();
 	const el = h('div', {class: 'jm-ifaces', 'data-panel': 'interfaces'},
 		h('div', {class: 'jm-tab-head'}, h('h3', {text: _('Interfaces')}), age),
+		cfgErr.el,
 		cards,
 		h('section', {class: 'jm-block jm-wide jm-routes'},
 			h('div', {class: 'jm-block-head'}, h('h3', {text: _('Routing table')}), routeCount),
@@ -36,6 +38,7 @@ export function create({api}) {
 		const d = await api.get('interfaces', {signal});
 		receivedAt = performance.now();
 		loaded = true;
+		cfgErr.update(d.errors);
 		renderCards(Array.isArray(d.interfaces) ? d.interfaces : []);
 		routes = Array.isArray(d.routes) ? d.routes : [];
 		renderRoutes();

@@ -6,7 +6,7 @@
 import {h, replace, setText} from '../dom.js';
 import {_, _f, gettext_noop, currentLang} from '../i18n.js';
 import * as fmt from '../format.js';
-import {block, row, dl, badge, upBadge, roleBadge, emptyNote} from '../ui.js';
+import {block, row, dl, badge, upBadge, roleBadge, emptyNote, configErrors} from '../ui.js';
 import {sparkline, COLORS} from '../charts.js';
 import {createThroughput} from '../throughput.js';
 import {outageText} from './wan/history.js';
@@ -29,7 +29,9 @@ export function create({api}) {
 		mptcp: block(_('MPTCP')),
 		through: block(_('Throughput'), {wide: true}),
 	};
-	const el = h('div', {class: 'jm-grid', 'data-panel': 'overview'}, Object.values(b).map(x => x.el));
+	const cfgErr = configErrors();
+	cfgErr.el.classList.add('jm-wide');
+	const el = h('div', {class: 'jm-grid', 'data-panel': 'overview'}, cfgErr.el, Object.values(b).map(x => x.el));
 	const tp = createThroughput();
 	const charts = new Map(); // dev → {chart, rx, tx}
 	const pingCharts = new Map(); // target name → {chart, value}
@@ -53,7 +55,9 @@ export function create({api}) {
 		const rates = tp.add(d.counters);
 		renderTunnel(d);
 		renderSystem(d.system || {});
-		renderWans(d.wans || []);
+		cfgErr.update(d.errors);
+		if (Array.isArray(d.wans)) renderWans(d.wans);
+		else replace(b.wans.body, emptyNote(_('Not shown: the configuration error above hides the WAN list.')));
 		renderPings(d.pings, d);
 		renderUptime(d.system || {});
 		renderMptcp(d.mptcp || {});

@@ -16,7 +16,7 @@
 import {h, replace, setText} from '../dom.js';
 import {_, _f, gettext_noop} from '../i18n.js';
 import * as fmt from '../format.js';
-import {badge} from '../ui.js';
+import {badge, configErrors} from '../ui.js';
 import {createDnd} from '../dnd.js';
 import {openEdit, openDetails, wanTitle, WRITE_TIMEOUT_MS} from './wan/edit.js';
 import {createAdvanced} from './wan/advanced.js';
@@ -50,6 +50,7 @@ export function create(ctx) {
 	// Results of changes. Not a live region itself: say() speaks through `live`, so a screen
 	// reader hears each result once.
 	const msg = h('div', {class: 'jm-wan-msg', hidden: true});
+	const cfgErr = configErrors();
 	const noWans = h('p', {class: 'jm-note', hidden: true, text: _('No WAN interface is managed. Choose some under Advanced settings.')});
 	const live = h('div', {class: 'jm-sr-only', 'aria-live': 'assertive', 'aria-atomic': 'true'});
 	const instructions = h('p', {class: 'jm-note jm-wan-help', id: instrId,
@@ -69,7 +70,7 @@ export function create(ctx) {
 	const loading = h('p', {class: 'jm-note', text: _('Loading…')});
 
 	const el = h('div', {class: 'jm-wan', 'data-panel': 'wan-policy'},
-		head, lockBanner, roNote, msg, loading, noWans, zoneBox, instructions, live);
+		head, cfgErr.el, lockBanner, roNote, msg, loading, noWans, zoneBox, instructions, live);
 	zoneBox.hidden = true;
 
 	let data = null, receivedAt = 0;
@@ -229,7 +230,8 @@ export function create(ctx) {
 		loading.hidden = true;
 		zoneBox.hidden = false;
 		const wans = wanList();
-		noWans.hidden = wans.length > 0;
+		cfgErr.update(data.errors);
+		noWans.hidden = wans.length > 0 || !Array.isArray(data.wans);
 		const seen = new Set();
 		for (const w of wans) {
 			if (typeof w.name !== 'string' || seen.has(w.name)) continue;

@@ -84,7 +84,7 @@ install_root() {
     cp "$base/root/usr/share/luci/menu.d/"*.json "$root/usr/share/luci/menu.d/"
     cp "$base/root/usr/share/rpcd/acl.d/"*.json "$root/usr/share/rpcd/acl.d/"
     cp "$base/root/usr/share/rpcd/ucode/luci" "$root/usr/share/rpcd/ucode/luci"
-    [ -f "$root/etc/config/luci" ] || cp "$base/root/etc/config/luci" "$root/etc/config/luci"
+    cp "$base/root/etc/config/luci" "$root/etc/config/luci"   # LuCI's own defaults (languages, themes sections)
 
     # JamMonitor's LuCI app: menu, ACL, view, the app's modules and language catalogues
     cp "$repo/luci/root/usr/share/luci/menu.d/"*.json "$root/usr/share/luci/menu.d/"

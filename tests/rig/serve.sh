@@ -3,7 +3,7 @@
 # by tests/bed/build-webstack.sh) on 127.0.0.1, started with OpenWrt's flags, with its /ubus
 # JSON-RPC endpoint on the live root's real ubusd + rpcd (tests/bed/webstack.sh).
 #
-# usage: serve.sh start [--port N] [--host-only]   (default port 8088)
+# usage: serve.sh start [--port N] [--host-only] [--luci]   (default port 8088)
 #        serve.sh stop
 #        serve.sh status
 #
@@ -17,6 +17,11 @@
 #        (JAMMONITOR_ROOT, DESIGN §3) and, in rig mode, enters the jm-router namespace, then execs
 #        target/release/jammonitor
 #   /ubus                               uhttpd's JSON-RPC to rpcd: session.login, session.destroy …
+#
+# --luci: real LuCI too, as on a router (tests/bed/luci-root.sh installs luci-base, the bootstrap,
+# material and openwrt-2020 themes and our LuCI app into the live root; the web stack is built with
+# ucode): uhttpd also serves /cgi-bin/luci with LuCI's ucode handler, where root / jm-admin logs in
+# and Status → JamMonitor mounts the app. server.env then has JM_LUCI_URL/USER/PASSWORD too.
 #
 # Rig mode (root + ip netns + rig up) or host-only mode (not root, no ip netns, or --host-only):
 # the CGI then runs in the host namespace against the live root and sees this machine's own
@@ -115,13 +120,14 @@ EOF
 }
 
 cmd_start() {
-    local port=8088 force_host=0 mode sid sid_ro code
+    local port=8088 force_host=0 luci=0 mode sid sid_ro code
     while [ $# -gt 0 ]; do
         case $1 in
             --port) [ $# -ge 2 ] || die "--port needs a value"; port=$2; shift ;;
             --port=*) port=${1#--port=} ;;
             --host-only) force_host=1 ;;
-            *) die "start: unknown argument '$1' (usage: serve.sh start [--port N] [--host-only])" ;;
+            --luci) luci=1 ;;
+            *) die "start: unknown argument '$1' (usage: serve.sh start [--port N] [--host-only] [--luci])" ;;
         esac
         shift
     done
@@ -140,6 +146,7 @@ cmd_start() {
         die "the rig is not up ($NS_ROUTER missing): run tests/rig/rig.sh up first, or serve.sh start --host-only"
     fi
     need_tools curl
+    if [ "$luci" = 1 ]; then export WEBSTACK_UCODE=1; fi
     "$REPO/tests/bed/build-webstack.sh" >&2 || die "building the web stack (tests/bed/build-webstack.sh) failed"
     mkdir -p "$WWW"
 
@@ -154,6 +161,8 @@ cmd_start() {
         "$RIG_DIR/rig.sh" leases >"$LIVE_ROOT/tmp/dhcp.leases"
     fi
     if [ "$mode" = host-only ]; then loopback_targets; fi
+    # LuCI before the bus: rpcd loads LuCI's ucode objects when it starts
+    if [ "$luci" = 1 ]; then "$REPO/tests/bed/luci-root.sh" install "$LIVE_ROOT" >&2 || die "installing LuCI into $LIVE_ROOT failed"; fi
     "$REPO/tests/bed/webstack.sh" start "$LIVE_ROOT" || die "the live root's ubusd/rpcd did not start (logs: $LIVE_ROOT/.bed/)"
     sid=$(new_session)
     sid_ro=$(new_session ro)
@@ -162,9 +171,13 @@ cmd_start() {
     : >"$WWW/httpd.conf"   # -c: an empty file, so no basic-auth realm applies (as on OpenWrt)
     # OpenWrt's flags (/etc/init.d/uhttpd): at most 3 CGIs at once (-n 3), script timeout 60 s,
     # network timeout 30 s, keep-alive 20 s, /ubus on the live root's bus.
-    setsid "$UHTTPD" -f -p "127.0.0.1:$port" -h "$DOCROOT" -r OpenWrt -x /cgi-bin -u /ubus \
-        -U "$LIVE_ROOT/var/run/ubus/ubus.sock" -t 60 -T 30 -k 20 -A 1 -n 3 -N 100 -R \
-        -c "$WWW/httpd.conf" </dev/null >>"$WWW/uhttpd.log" 2>&1 &
+    # --luci: LuCI's ucode handler too; uhttpd runs in the live root (LuCI's paths are relative to it)
+    local luci_args=()
+    # shellcheck disable=SC2207
+    if [ "$luci" = 1 ]; then luci_args=($("$REPO/tests/bed/luci-root.sh" uhttpd-args "$LIVE_ROOT")); fi
+    (cd "$LIVE_ROOT" && exec setsid "$UHTTPD" -f -p "127.0.0.1:$port" -h "$DOCROOT" -r OpenWrt -x /cgi-bin -u /ubus \
+        -U "$LIVE_ROOT/var/run/ubus/ubus.sock" -t 60 -T 30 -k 20 -A 1 -n 3 -N 100 -R "${luci_args[@]}" \
+        -c "$WWW/httpd.conf" </dev/null >>"$WWW/uhttpd.log" 2>&1) &
     echo $! >"$PIDFILE"
     for _ in $(seq 50); do
         code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/" 2>/dev/null || true)
@@ -184,6 +197,11 @@ cmd_start() {
         echo "JM_ROOT=$LIVE_ROOT"
         echo "JM_MODE=$mode"
         if [ "$mode" = rig ]; then echo "JM_NETNS=$NS_ROUTER"; else echo "JM_NETNS="; fi
+        if [ "$luci" = 1 ]; then
+            echo "JM_LUCI_URL=http://127.0.0.1:$port"
+            echo "JM_LUCI_USER=root"
+            echo "JM_LUCI_PASSWORD=jm-admin"
+        fi
     } >"$ENV_FILE.tmp"
     mv -f "$ENV_FILE.tmp" "$ENV_FILE"
 

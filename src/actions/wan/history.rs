@@ -57,9 +57,9 @@ struct Wan {
     disabled: bool,
 }
 
-fn managed(root: &Root) -> ApiResult<Vec<Wan>> {
-    let network = uci::load(root, "network")?;
-    let jm = uci::load(root, "jammonitor")?;
+fn managed(root: &Root) -> Result<Vec<Wan>, uci::ConfigError> {
+    let network = uci::read(root, "network")?;
+    let jm = uci::read(root, "jammonitor")?;
     Ok(wans::selected(&network, &jm)
         .into_iter()
         .map(|w| Wan {
@@ -142,7 +142,7 @@ fn open(root: &Root) -> ApiResult<Option<(Store, String, String)>> {
 
 fn build(root: &Root, q: &Q) -> ApiResult<Value> {
     let now = now_epoch() as i64;
-    let wans = managed(root)?;
+    let wans = managed(root);
     let db = open(root)?;
     let tz = clock::tz_rule(root);
     period::set_tz(&tz);
@@ -151,7 +151,20 @@ fn build(root: &Root, q: &Q) -> ApiResult<Value> {
         "range": q.span.as_str(),
         "available": db.is_some(),
         "db": db.as_ref().map(|(_, p, place)| json!({"path": p, "placement": place})),
+        "errors": {},
     });
+    // A config that cannot be parsed: the brief form answers `wans: null` and names the block in
+    // `errors` (as overview and wan do); one WAN's history still needs the model, so 409.
+    let wans = match wans {
+        Ok(w) => w,
+        Err(e) if q.name.is_none() => {
+            let mut out = base;
+            out["wans"] = Value::Null;
+            out["errors"] = json!({"wans": e});
+            return Ok(out);
+        }
+        Err(e) => return Err(e.into()),
+    };
     let Some(name) = &q.name else {
         // Every managed WAN in brief.
         let mut list = Vec::new();

@@ -8,7 +8,8 @@
 // (our .po compiled to jammonitor.de.lmo), without fetching our own catalogue.
 //
 // Run: JM_LUCI=1 tests/browser/run.sh luci/   (serve.sh --luci; `make luci` builds what it needs).
-// Not yet in the default run: under load a LuCI request sometimes waits for uhttpd's script timeout.
+// Not yet in the default run: a LuCI page sometimes waits up to a minute for one of uhttpd's three
+// script slots (-n 3, as OpenWrt runs it) behind CGI requests of the previous page; a retry copes.
 
 import {describe, it, before, after} from 'node:test';
 import assert from 'node:assert/strict';
