@@ -125,7 +125,9 @@ describe('JamMonitor frontend', () => {
 		assert.equal(await page.locator('[data-panel=overview]').isVisible(), false);
 		await page.click('.jm-tab[data-tab=clients]');
 		await page.waitForFunction(() => location.hash === '#tab=clients');
-		assert.match(await page.locator('.jm-placeholder:visible').innerText(), /coming in a later release/);
+		// The Clients tab lists the rig's LAN clients (c1..c3 hold leases).
+		await page.locator('.jm-clients-table tr.jm-client').first().waitFor();
+		assert.equal(await page.locator('[data-panel=interfaces]').isVisible(), false);
 		// Reload keeps the tab; the sid now comes from sessionStorage.
 		const answered = page.waitForResponse(r => r.url().includes('/api/interfaces'));
 		await page.goto(page.url().replace(/#.*$/, '') + '#tab=interfaces');

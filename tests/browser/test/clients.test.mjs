@@ -278,7 +278,8 @@ describe('Wi-Fi APs tab', () => {
 			fs.rmSync(wireless, {force: true});
 		}
 		const p = await openTab('wifi');
-		await p.page.locator('.jm-radios .jm-note').waitFor();
+		// "Loading…" stands in the same place until the first answer: wait for the answer's note.
+		await p.page.locator('.jm-radios .jm-note', {hasText: /no Wi-Fi radio/}).waitFor();
 		assert.match(await p.page.locator('.jm-radios').innerText(), /no Wi-Fi radio/);
 		await p.close();
 	});
