@@ -550,7 +550,9 @@ describe('WAN Policy tab', () => {
 	});
 
 	it('touch: dragging by the handle moves a WAN on a 375 px phone, and nothing overflows', async () => {
-		const p = await openWan({width: 375, height: 812});
+		// A phone's width; tall enough that the source row and the Bonded zone are both on screen
+		// now that the cards carry their link history (a touch outside the viewport hits nothing).
+		const p = await openWan({width: 375, height: 1400});
 		const {page} = p;
 		assert.ok(await page.evaluate(() => document.documentElement.scrollWidth) <= 375, 'fits 375 px');
 		// Zones stack: each one spans the width.
