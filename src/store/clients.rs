@@ -4,7 +4,7 @@
 //! statements whatever the number of clients: the Clients tab with 250 clients stays in
 //! milliseconds.
 
-use super::query::{Bucket, Range};
+use super::query::{self, Bucket, Range};
 use super::{Result, period};
 use rusqlite::{Connection, params};
 use std::collections::HashMap;
@@ -166,74 +166,15 @@ pub fn series(
     now: i64,
     offset_at: &dyn Fn(i64) -> i32,
 ) -> Result<Vec<(Bucket, RxTx)>> {
-    let b = period::buckets(now, offset_at(now));
-    let keys: Vec<(String, Bucket)> = match range {
-        Range::Hourly => (0..24)
-            .rev()
-            .map(|k| {
-                let h = b.hour - k * 3600;
-                (
-                    h.to_string(),
-                    Bucket {
-                        start: h,
-                        label: period::local_label(h, offset_at(h)),
-                        samples: 0,
-                        seconds: 0,
-                    },
-                )
-            })
-            .collect(),
-        Range::Daily => (0..30)
-            .rev()
-            .filter_map(|k| {
-                let d = period::day_minus(&b.day, k)?;
-                let start = period::day_start(&d, offset_at)?;
-                Some((
-                    d.clone(),
-                    Bucket {
-                        start,
-                        label: d,
-                        samples: 0,
-                        seconds: 0,
-                    },
-                ))
-            })
-            .collect(),
-        Range::Monthly => {
-            let first: Option<String> = match client {
-                Some(id) => conn.query_row(
-                    "SELECT MIN(month) FROM client_month WHERE client = ?1",
-                    [id],
-                    |r| r.get(0),
-                )?,
-                None => None,
-            };
-            let first = first.unwrap_or_else(|| b.month.clone());
-            let mut months = vec![b.month.clone()];
-            while months.len() < 120 && months.last().is_some_and(|m| *m > first) {
-                match period::month_minus(months.last().unwrap_or(&first), 1) {
-                    Some(m) => months.push(m),
-                    None => break,
-                }
-            }
-            months
-                .into_iter()
-                .rev()
-                .filter_map(|m| {
-                    let start = period::day_start(&format!("{m}-01"), offset_at)?;
-                    Some((
-                        m.clone(),
-                        Bucket {
-                            start,
-                            label: m,
-                            samples: 0,
-                            seconds: 0,
-                        },
-                    ))
-                })
-                .collect()
-        }
+    let first_month: Option<String> = match (range, client) {
+        (Range::Monthly, Some(id)) => conn.query_row(
+            "SELECT MIN(month) FROM client_month WHERE client = ?1",
+            [id],
+            |r| r.get(0),
+        )?,
+        _ => None,
     };
+    let keys = query::bucket_keys(range, now, first_month.as_deref(), offset_at);
     let index: HashMap<String, usize> = keys
         .iter()
         .enumerate()

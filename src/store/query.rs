@@ -61,80 +61,20 @@ pub fn iface_series(
     now: i64,
     offset_at: &dyn Fn(i64) -> i32,
 ) -> Result<Series> {
-    let b = period::buckets(now, offset_at(now));
-    // (keys in order, bucket list)
-    let (keys, buckets): (Vec<String>, Vec<Bucket>) = match range {
-        Range::Hourly => (0..24)
-            .rev()
-            .map(|k| {
-                let h = b.hour - k * 3600;
-                (
-                    h.to_string(),
-                    Bucket {
-                        start: h,
-                        label: hour_label(h, offset_at),
-                        samples: 0,
-                        seconds: 0,
-                    },
-                )
-            })
-            .unzip(),
-        Range::Daily => (0..30)
-            .rev()
-            .filter_map(|k| {
-                let d = period::day_minus(&b.day, k)?;
-                let start = period::day_start(&d, offset_at)?;
-                Some((
-                    d.clone(),
-                    Bucket {
-                        start,
-                        label: d,
-                        samples: 0,
-                        seconds: 0,
-                    },
-                ))
-            })
-            .unzip(),
+    let first_month = match range {
         Range::Monthly => {
             let first: Option<String> =
                 conn.query_row("SELECT MIN(month) FROM coverage_month", [], |r| r.get(0))?;
             let first_iface: Option<String> =
                 conn.query_row("SELECT MIN(month) FROM iface_month", [], |r| r.get(0))?;
-            let first = [first, first_iface]
-                .into_iter()
-                .flatten()
-                .min()
-                .unwrap_or_else(|| b.month.clone());
-            let mut months = Vec::new();
-            let mut m = b.month.clone();
-            while months.len() < MAX_MONTHS {
-                months.push(m.clone());
-                if m <= first {
-                    break;
-                }
-                m = match period::month_minus(&m, 1) {
-                    Some(x) => x,
-                    None => break,
-                };
-            }
-            months
-                .into_iter()
-                .rev()
-                .filter_map(|mo| {
-                    let start = period::day_start(&format!("{mo}-01"), offset_at)?;
-                    Some((
-                        mo.clone(),
-                        Bucket {
-                            start,
-                            label: mo,
-                            samples: 0,
-                            seconds: 0,
-                        },
-                    ))
-                })
-                .unzip()
+            [first, first_iface].into_iter().flatten().min()
         }
+        _ => None,
     };
+    let (keys, buckets): (Vec<String>, Vec<Bucket>) =
+        bucket_keys(range, now, first_month.as_deref(), offset_at)
+            .into_iter()
+            .unzip();
     let index: HashMap<&str, usize> = keys
         .iter()
         .enumerate()
@@ -199,6 +139,59 @@ pub fn iface_series(
         }
     }
     Ok(series)
+}
+
+/// The buckets of `range` ending at `now`, oldest first, each with its row key (hour start, day,
+/// or month) and empty coverage: 24 hours, 30 days, or every month from `first_month` (at most
+/// 10 years; the current month when none is recorded).
+pub fn bucket_keys(
+    range: Range,
+    now: i64,
+    first_month: Option<&str>,
+    offset_at: &dyn Fn(i64) -> i32,
+) -> Vec<(String, Bucket)> {
+    let b = period::buckets(now, offset_at(now));
+    let empty = |start: i64, label: String| Bucket {
+        start,
+        label,
+        samples: 0,
+        seconds: 0,
+    };
+    match range {
+        Range::Hourly => (0..24)
+            .rev()
+            .map(|k| {
+                let h = b.hour - k * 3600;
+                (h.to_string(), empty(h, hour_label(h, offset_at)))
+            })
+            .collect(),
+        Range::Daily => (0..30)
+            .rev()
+            .filter_map(|k| {
+                let d = period::day_minus(&b.day, k)?;
+                let start = period::day_start(&d, offset_at)?;
+                Some((d.clone(), empty(start, d)))
+            })
+            .collect(),
+        Range::Monthly => {
+            let first = first_month.unwrap_or(&b.month);
+            let mut months = vec![b.month.clone()];
+            while months.len() < MAX_MONTHS && months.last().is_some_and(|m| m.as_str() > first) {
+                match months.last().and_then(|m| period::month_minus(m, 1)) {
+                    Some(m) => months.push(m),
+                    None => break,
+                }
+            }
+            months
+                .into_iter()
+                .rev()
+                .filter_map(|m| {
+                    let start = period::day_start(&format!("{m}-01"), offset_at)?;
+                    Some((m.clone(), empty(start, m)))
+                })
+                .collect()
+        }
+    }
 }
 
 fn hour_label(h: i64, offset_at: &dyn Fn(i64) -> i32) -> String {
