@@ -438,18 +438,7 @@ impl Daemon {
         }
         self.wan_sig = sig;
         self.last_wan_resolve = Some(Instant::now());
-        let targets = self
-            .shared
-            .targets
-            .lock()
-            .map(|t| t.clone())
-            .unwrap_or_default();
-        let prev = self
-            .shared
-            .wans
-            .lock()
-            .map(|w| w.clone())
-            .unwrap_or_default();
+        let (targets, prev) = self.shared.snapshot();
         let w = targets::wan_probes(&self.root, &self.cfg, &targets, &prev);
         self.shared.set_wans(w);
     }

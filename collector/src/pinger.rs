@@ -144,6 +144,13 @@ impl Shared {
         }
     }
 
+    /// Copies of the current target and WAN lists (empty when a holder panicked).
+    pub fn snapshot(&self) -> (Vec<Target>, Vec<WanProbe>) {
+        let targets = self.targets.lock().map(|t| t.clone()).unwrap_or_default();
+        let wans = self.wans.lock().map(|w| w.clone()).unwrap_or_default();
+        (targets, wans)
+    }
+
     pub fn set_wans(&self, w: Vec<WanProbe>) {
         let mut cur = self.wans.lock().unwrap_or_else(|e| e.into_inner());
         if *cur != w {
@@ -816,18 +823,7 @@ impl Pinger {
     /// Rebuilds the plan after a configuration change, keeping the aggregates, outage state and
     /// ring history of every target and WAN that stays.
     fn replan(&mut self, now_ms: i64) {
-        let targets = self
-            .shared
-            .targets
-            .lock()
-            .map(|t| t.clone())
-            .unwrap_or_default();
-        let wans = self
-            .shared
-            .wans
-            .lock()
-            .map(|w| w.clone())
-            .unwrap_or_default();
+        let (targets, wans) = self.shared.snapshot();
         // Flush the current minute first: a removed target keeps what it measured.
         self.flush_minute(now_ms, true);
         let mut old_wans: Vec<WanRt> = std::mem::take(&mut self.plan.wans);
