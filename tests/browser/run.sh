@@ -3,7 +3,8 @@
 # the real server: uhttpd + rpcd + the CGI + the simulated router (tests/rig). If a server is already
 # running (make run, or tests/rig/serve.sh start), its .run/server.env is used as is. Otherwise
 # this script brings the rig up, starts the server and some client traffic, and stops exactly
-# what it started when the tests end. Extra args go to node --test (e.g. --test-name-pattern=…).
+# what it started when the tests end. Extra args go to node --test (e.g. --test-name-pattern=…);
+# test files or folders among them replace the default test/ (e.g. `JM_LUCI=1 run.sh luci/`).
 set -Eeuo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -62,6 +63,10 @@ set -a
 # shellcheck disable=SC1090
 . "$ENV_FILE"
 set +a
+if [ -n "${JM_LUCI:-}" ] && [ -z "${JM_LUCI_URL:-}" ]; then
+    echo "browser tests: JM_LUCI is set but the running server has no LuCI: make stop, then JM_LUCI=1 make run (or let this script start one)" >&2
+    exit 1
+fi
 
 # -- the collector: lib/collector-init.sh becomes /etc/init.d/jammonitor-collector of the live root
 # (so collector.start/stop work from the page, as on a router); the collector is started through
@@ -95,4 +100,8 @@ else
     echo "browser tests: no collector ($COLLECTOR not built, or not rig mode): its tests will fail" >&2
 fi
 
-node --test --test-concurrency=1 --test-reporter=spec "$@" test/
+# Files or folders given replace the default test/ folder (options alone keep it).
+paths=0
+for a in "$@"; do case $a in -*) ;; *) paths=1 ;; esac; done
+if [ "$paths" = 0 ]; then set -- "$@" test/; fi
+node --test --test-concurrency=1 --test-reporter=spec "$@"
