@@ -7,6 +7,7 @@ pub mod collector_ctl;
 pub mod diag;
 pub mod interfaces;
 pub mod job;
+pub mod metrics;
 pub mod overview;
 pub mod pings;
 pub mod session;
@@ -71,6 +72,7 @@ const ACTIONS: &[(&str, Method, Handler)] = &[
     ),
     ("wifi", Method::Get, wifi::handle),
     ("wifi.aps", Method::Post, wifi::aps::handle),
+    ("metrics", Method::Get, metrics::handle),
 ];
 
 /// The apply step of every journaled write, by intent: a journal left by a killed process is
