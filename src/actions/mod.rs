@@ -10,6 +10,7 @@ pub mod job;
 pub mod overview;
 pub mod pings;
 pub mod session;
+pub mod speedtest;
 pub mod storage;
 pub mod update;
 pub mod wan;
@@ -71,6 +72,9 @@ const ACTIONS: &[(&str, Method, Handler)] = &[
     ),
     ("wifi", Method::Get, wifi::handle),
     ("wifi.aps", Method::Post, wifi::aps::handle),
+    ("speedtest", Method::Get, speedtest::status),
+    ("speedtest.start", Method::Post, speedtest::start),
+    ("speedtest.cancel", Method::Post, speedtest::cancel),
 ];
 
 /// The apply step of every journaled write, by intent: a journal left by a killed process is
