@@ -312,6 +312,7 @@ fn answers_match_the_document() {
         "diag.bundle",
         "update",
         "speedtest",
+        "metrics",
     ] {
         assert!(ok_seen.contains(&a), "{a} did not answer successfully");
     }

@@ -7,6 +7,7 @@ pub mod collector_ctl;
 pub mod diag;
 pub mod interfaces;
 pub mod job;
+pub mod metrics;
 pub mod overview;
 pub mod pings;
 pub mod session;
@@ -75,6 +76,7 @@ const ACTIONS: &[(&str, Method, Handler)] = &[
     ("speedtest", Method::Get, speedtest::status),
     ("speedtest.start", Method::Post, speedtest::start),
     ("speedtest.cancel", Method::Post, speedtest::cancel),
+    ("metrics", Method::Get, metrics::handle),
 ];
 
 /// The apply step of every journaled write, by intent: a journal left by a killed process is
