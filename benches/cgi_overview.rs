@@ -8,6 +8,8 @@
 //!    predecessor's shell pipelines for the same data.
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "report/mod.rs"]
+mod report;
 
 use common::uhttpd::{Uhttpd, http_get};
 use common::*;
@@ -182,6 +184,66 @@ fn main() {
         "  child processes of one overview run: {} {:?}   (budget 0)",
         children.len(),
         children
+    );
+    report::about(
+        "cgi_overview",
+        "GET overview on a namespace shaped like the router (3 WANs, LAN bridge, tun0), authorized by \
+         the real rpcd: through the real uhttpd against a do-nothing CGI under the same uhttpd, and \
+         the CGI alone against the exec floor and the predecessor's shell pipelines.",
+    );
+    report::vs(
+        "cgi_overview.uhttpd_overview",
+        ms(ov_u),
+        "ms",
+        "do-nothing-cgi-same-uhttpd",
+        ms(st_u),
+        "ratio<=1.5",
+        &format!("median of {UHTTPD_RUNS}, one connection per request"),
+    );
+    report::vs(
+        "cgi_overview.rpcd_session_access",
+        ms(acc_u),
+        "ms",
+        "do-nothing-cgi-same-uhttpd",
+        ms(st_u),
+        "-",
+        "the session check every authorized request pays",
+    );
+    report::vs(
+        "cgi_overview.cgi_vs_predecessor",
+        ms(cgi_t),
+        "ms",
+        "predecessor-pipelines",
+        ms(base_t),
+        "ratio<=1",
+        &format!("process start to exit, median of {RUNS}"),
+    );
+    report::vs(
+        "cgi_overview.cgi_vs_exec_floor",
+        ms(cgi_t),
+        "ms",
+        "exec-floor-bin-true",
+        ms(floor_t),
+        "-",
+        "",
+    );
+    if let Some(t) = multi_t {
+        report::vs(
+            "cgi_overview.multicall_binary",
+            ms(t),
+            "ms",
+            "cgi-binary",
+            ms(cgi_t),
+            "-",
+            "the shipped collector binary called as `jammonitor`",
+        );
+    }
+    report::abs(
+        "cgi_overview.child_processes",
+        children.len() as f64,
+        "count",
+        "value==0",
+        "",
     );
     assert!(children.is_empty(), "budget: no child process");
 }
