@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod overview;
 pub mod pings;
 pub mod session;
+pub mod speedtest;
 pub mod storage;
 pub mod update;
 pub mod wan;
@@ -72,6 +73,9 @@ const ACTIONS: &[(&str, Method, Handler)] = &[
     ),
     ("wifi", Method::Get, wifi::handle),
     ("wifi.aps", Method::Post, wifi::aps::handle),
+    ("speedtest", Method::Get, speedtest::status),
+    ("speedtest.start", Method::Post, speedtest::start),
+    ("speedtest.cancel", Method::Post, speedtest::cancel),
     ("metrics", Method::Get, metrics::handle),
 ];
 
