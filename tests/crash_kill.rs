@@ -783,6 +783,9 @@ fn bypass_killed_after_each_step_ends_off_or_on() {
             .in_netns(&b.ns.name)
             .run(&b.root);
             assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+            // Followed to its end (the recovery reuses the job's id), then the next request.
+            let id = r.data()["job"]["id"].as_str().unwrap().to_string();
+            wait_job_done(&b.root, &b.rw, &id, Some(&b.ns.name));
             b.settle();
             let what = format!("{point} ({mode}, run {total})");
             assert!(
