@@ -303,6 +303,7 @@ fn answers_match_the_document() {
         "diag",
         "diag.bundle",
         "update",
+        "metrics",
     ] {
         assert!(ok_seen.contains(&a), "{a} did not answer successfully");
     }

@@ -8,6 +8,7 @@ pub mod collector_ctl;
 pub mod diag;
 pub mod interfaces;
 pub mod job;
+pub mod metrics;
 pub mod overview;
 pub mod pings;
 pub mod session;
@@ -75,6 +76,7 @@ const ACTIONS: &[(&str, Method, Handler)] = &[
     ("bypass", Method::Get, bypass::status),
     ("bypass.enable", Method::Post, bypass::enable),
     ("bypass.disable", Method::Post, bypass::disable),
+    ("metrics", Method::Get, metrics::handle),
 ];
 
 /// The apply step of every journaled write, by intent: a journal left by a killed process is
