@@ -27,6 +27,10 @@ export const MESSAGES = {
 	not_found: gettext_noop('The router does not know this item.'),
 	payload_too_large: gettext_noop('The request is too large.'),
 	request_timeout: gettext_noop('The request did not reach the router in time.'),
+	speedtest_bypass: gettext_noop('VPS bypass is active: speed tests wait until it is turned off.'),
+	speedtest_running: gettext_noop('A speed test is already running: wait for it or cancel it.'),
+	wan_down: gettext_noop('This WAN has no IPv4 address (it is down): nothing to test.'),
+	wan_write_running: gettext_noop('A WAN change is being applied: start the speed test when it has finished.'),
 	// Made by the page (htdocs/api.js).
 	timeout: gettext_noop('The router did not answer in time.'),
 	network: gettext_noop('Cannot reach the router.'),

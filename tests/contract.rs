@@ -203,6 +203,17 @@ fn answers_match_the_document() {
         ("diag.bundle", "", json!({})),
         ("diag.cancel", "", json!({"id": "diag-1-00000000"})),
         ("diag.download", "", json!({"id": "diag-1-00000000"})),
+        // a size the server lacks: refused before anything starts
+        (
+            "speedtest.start",
+            "",
+            json!({"wan": "wan1", "direction": "download", "size_mb": 25, "server": "cachefly"}),
+        ),
+        (
+            "speedtest.cancel",
+            "",
+            json!({"id": "speedtest-1-00000000"}),
+        ),
         // not installed by a package manager here: install and rollback are refused (409);
         // check starts a job (which fails: no update server)
         ("update.check", "", json!({})),
@@ -303,6 +314,7 @@ fn answers_match_the_document() {
         "diag",
         "diag.bundle",
         "update",
+        "speedtest",
         "metrics",
     ] {
         assert!(ok_seen.contains(&a), "{a} did not answer successfully");

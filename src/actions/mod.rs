@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod overview;
 pub mod pings;
 pub mod session;
+pub mod speedtest;
 pub mod storage;
 pub mod update;
 pub mod wan;
@@ -76,6 +77,9 @@ const ACTIONS: &[(&str, Method, Handler)] = &[
     ("bypass", Method::Get, bypass::status),
     ("bypass.enable", Method::Post, bypass::enable),
     ("bypass.disable", Method::Post, bypass::disable),
+    ("speedtest", Method::Get, speedtest::status),
+    ("speedtest.start", Method::Post, speedtest::start),
+    ("speedtest.cancel", Method::Post, speedtest::cancel),
     ("metrics", Method::Get, metrics::handle),
 ];
 

@@ -19,6 +19,7 @@ pub mod procfs;
 pub mod rtnl;
 pub mod runner;
 pub mod services;
+pub mod speedtest;
 pub mod sysfs;
 pub mod tailscale;
 pub mod ubus;
