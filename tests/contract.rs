@@ -298,6 +298,12 @@ fn answers_match_the_document() {
         if resp.status < 300 {
             ok_seen.push(action);
         }
+        // A WAN write's job also writes /etc/config/jammonitor: the next write (wifi.aps) would
+        // find the file changed under it (409 conflict) if the job still ran.
+        if resp.status == 202 && action.starts_with("wan.") {
+            let id = resp.data()["job"]["id"].as_str().unwrap().to_string();
+            wait_job_done(&root, &rw, &id, Some(&ns.name));
+        }
     }
     // Every read and the WAN writes succeed here; only hardware-bound writes may be refused.
     for a in [
