@@ -5,6 +5,8 @@
 //! that clean up after themselves.
 #![allow(dead_code)]
 
+pub mod uhttpd;
+
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
