@@ -255,6 +255,9 @@ fn answers_match_the_document() {
             "",
             json!({"aps": [{"name": "garden", "ip": "192.168.100.20"}]}),
         ),
+        // Refused here (the WAN writes must still run); the real on/off is checked below.
+        ("bypass.enable", "", json!({"confirm": false})),
+        ("bypass.disable", "", json!({})),
     ];
     let mut ok_seen: Vec<&str> = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -310,6 +313,12 @@ fn answers_match_the_document() {
         if resp.status < 300 {
             ok_seen.push(action);
         }
+        // A WAN write's job also writes /etc/config/jammonitor: the next write (wifi.aps) would
+        // find the file changed under it (409 conflict) if the job still ran.
+        if resp.status == 202 && action.starts_with("wan.") {
+            let id = resp.data()["job"]["id"].as_str().unwrap().to_string();
+            wait_job_done(&root, &rw, &id, Some(&ns.name));
+        }
     }
     // Every read and the WAN writes succeed here; only hardware-bound writes may be refused.
     for a in [
@@ -345,6 +354,40 @@ fn answers_match_the_document() {
         "wifi.aps",
     ] {
         assert!(ok_seen.contains(&a), "{a} did not answer successfully");
+    }
+    // The VPS bypass on and off: the 202, the job's result and the state read in both states.
+    let op = |a: &str| &doc["paths"][format!("/{a}")];
+    let check_resp = |a: &str, method: &str, r: &Resp| {
+        let d = resolve(&doc, &op(a)[method]["responses"][r.status.to_string()]);
+        assert!(!d.is_null(), "{a}: status {} not documented", r.status);
+        validate(
+            &doc,
+            &d["content"]["application/json"]["schema"],
+            &r.json(),
+            &format!("{a} ({})", r.status),
+        );
+    };
+    for (action, body) in [
+        ("bypass.enable", json!({"confirm": true})),
+        ("bypass.disable", json!({})),
+    ] {
+        let r = Req::get("bypass", &rw).in_netns(&ns.name).run(&root);
+        check_resp("bypass", "get", &r);
+        let r = Req::post(action, &rw, &body.to_string())
+            .in_netns(&ns.name)
+            .run(&root);
+        assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+        check_resp(action, "post", &r);
+        let id = r.data()["job"]["id"].as_str().unwrap().to_string();
+        let job = wait_job_done(&root, &rw, &id, Some(&ns.name));
+        assert_eq!(job["state"], "done", "{job}");
+        let ok = &op(action)["post"]["responses"]["200"]["content"]["application/json"]["schema"];
+        validate(
+            &doc,
+            ok,
+            &json!({"ok": true, "data": job["result"]}),
+            &format!("{action} job result"),
+        );
     }
     // Errors have the documented shape too.
     let e = Req::post("wan.edit", &rw, r#"{"name":"wan2","mtu":1}"#)
