@@ -21,6 +21,12 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
 }
 
 pub fn build(root: &Root) -> ApiResult<Value> {
+    build_with(root, true)
+}
+
+/// `cpu_sample: false` (the `metrics` action): no CPU sample is taken or stored, so a scraper
+/// does not shorten the window of the page's CPU figure (`cpu_pct` is then null).
+pub fn build_with(root: &Root, cpu_sample: bool) -> ApiResult<Value> {
     let now = now_epoch();
     // A config that cannot be parsed hides only the blocks that need it; `errors` says which,
     // with the same ConfigError object every action gives for that file.
@@ -57,7 +63,7 @@ pub fn build(root: &Root) -> ApiResult<Value> {
     }
     Ok(json!({
         "generated_at": now,
-        "system": system(root, now),
+        "system": system(root, now, cpu_sample),
         "tunnel": tunnel(network, &links, &routes, netifd.as_ref().and_then(|m| m.get("omrvpn"))),
         "vps": vps(root, omr_cfg),
         "wans": wans,
@@ -74,21 +80,7 @@ fn cpu(root: &Root) -> (Option<f64>, &'static str) {
     let Some(now) = procfs::cpu(root) else {
         return (None, "unavailable");
     };
-    let state = root.path("/var/run/jammonitor/cpu.stat");
-    let prev = std::fs::read_to_string(&state).ok().and_then(|s| {
-        let mut it = s.split_whitespace().map(|x| x.parse::<u64>().ok());
-        Some(procfs::CpuTimes {
-            busy: it.next()??,
-            total: it.next()??,
-        })
-    });
-    if let Some(dir) = state.parent() {
-        let _ = std::fs::create_dir_all(dir);
-        let tmp = state.with_extension(format!("tmp{}", std::process::id()));
-        if std::fs::write(&tmp, format!("{} {}\n", now.busy, now.total)).is_ok() {
-            let _ = std::fs::rename(&tmp, &state);
-        }
-    }
+    let prev = procfs::swap_cpu_sample(&root.path("/var/run/jammonitor/cpu.stat"), now);
     match prev.and_then(|p| procfs::cpu_pct(p, now)) {
         Some(pct) => (Some(round1(pct)), "delta"),
         None => (
@@ -98,8 +90,12 @@ fn cpu(root: &Root) -> (Option<f64>, &'static str) {
     }
 }
 
-fn system(root: &Root, now: f64) -> Value {
-    let (cpu_pct, cpu_basis) = cpu(root);
+fn system(root: &Root, now: f64, cpu_sample: bool) -> Value {
+    let (cpu_pct, cpu_basis) = if cpu_sample {
+        cpu(root)
+    } else {
+        (None, "unavailable")
+    };
     let mem = procfs::meminfo(root).map(|m| {
         let used = m.total_kb - m.available_kb;
         json!({"total_kb": m.total_kb, "available_kb": m.available_kb, "used_kb": used,

@@ -284,6 +284,33 @@ describe('WAN Policy tab', () => {
 		}
 	});
 
+	it('an unparseable network config: WAN Policy and Overview name the file and line, the rest still shows', async () => {
+		const file = path.join(ROOT(), 'etc/config/network');
+		const good = fs.readFileSync(file);
+		try {
+			fs.writeFileSync(file, good.toString('utf8').split('\n').map(l => (l ? '> ' + l : l)).join('\n'));
+			const q = await openPage(browser, {});
+			const {page} = q;
+			await page.goto(appUrl(env.sid, 'tab=wan-policy'));
+			const banner = page.locator('[data-panel=wan-policy] .jm-config-error');
+			await banner.waitFor();
+			assert.match(await banner.innerText(), /\/etc\/config\/network line \d+: cannot parse/);
+			assert.equal(await page.locator('.jm-wan-row').count(), 0);
+			assert.equal(await page.locator('[data-panel=wan-policy] .jm-note', {hasText: 'No WAN interface is managed'}).isVisible(), false);
+			await page.click('.jm-tab[data-tab=overview]');
+			const ob = page.locator('[data-panel=overview] .jm-config-error');
+			await ob.waitFor();
+			assert.match(await ob.innerText(), /\/etc\/config\/network line \d+: cannot parse/);
+			await page.locator('[data-panel=overview] .jm-note', {hasText: 'hides the WAN list'}).waitFor();
+			// System health is still answered.
+			await page.locator('[data-panel=overview] .jm-block', {hasText: 'System health'}).locator('dd').first().waitFor();
+			clean(q);
+			await q.close();
+		} finally {
+			fs.writeFileSync(file, good);
+		}
+	});
+
 	it('polls cannot undo a move the server is still applying; no flicker, no duplicates, one change at a time', async () => {
 		const p = await openWan();
 		const {page} = p;
