@@ -8,6 +8,8 @@
 //!    predecessor's shell pipelines for the same data.
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "report/mod.rs"]
+mod report;
 
 use common::uhttpd::{Uhttpd, http_get};
 use common::*;
@@ -72,6 +74,18 @@ fn main() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("Status: 200"), "overview failed: {text}");
 
+    // Profiling hook (not a measurement): run a shell command inside this set-up (root, namespace,
+    // session) with JM_ROOT, JM_SID and JM_BIN exported, then stop.
+    if let Ok(cmd) = std::env::var("JM_BENCH_SHELL") {
+        let st = Command::new("/bin/sh")
+            .args(["-c", &cmd])
+            .env("JM_ROOT", &root.path)
+            .env("JM_SID", &sid)
+            .env("JM_BIN", env!("CARGO_BIN_EXE_jammonitor"))
+            .status()
+            .unwrap();
+        std::process::exit(st.code().unwrap_or(1));
+    }
     let cgi_t = time(RUNS, || {
         cgi(&root, &sid, &[]).status().unwrap();
     });
@@ -182,6 +196,66 @@ fn main() {
         "  child processes of one overview run: {} {:?}   (budget 0)",
         children.len(),
         children
+    );
+    report::about(
+        "cgi_overview",
+        "GET overview on a namespace shaped like the router (3 WANs, LAN bridge, tun0), authorized by \
+         the real rpcd: through the real uhttpd against a do-nothing CGI under the same uhttpd, and \
+         the CGI alone against the exec floor and the predecessor's shell pipelines.",
+    );
+    report::vs(
+        "cgi_overview.uhttpd_overview",
+        ms(ov_u),
+        "ms",
+        "do-nothing-cgi-same-uhttpd",
+        ms(st_u),
+        "ratio<=1.5",
+        &format!("median of {UHTTPD_RUNS}, one connection per request"),
+    );
+    report::vs(
+        "cgi_overview.rpcd_session_access",
+        ms(acc_u),
+        "ms",
+        "do-nothing-cgi-same-uhttpd",
+        ms(st_u),
+        "-",
+        "the session check every authorized request pays",
+    );
+    report::vs(
+        "cgi_overview.cgi_vs_predecessor",
+        ms(cgi_t),
+        "ms",
+        "predecessor-pipelines",
+        ms(base_t),
+        "ratio<=1",
+        &format!("process start to exit, median of {RUNS}"),
+    );
+    report::vs(
+        "cgi_overview.cgi_vs_exec_floor",
+        ms(cgi_t),
+        "ms",
+        "exec-floor-bin-true",
+        ms(floor_t),
+        "-",
+        "",
+    );
+    if let Some(t) = multi_t {
+        report::vs(
+            "cgi_overview.multicall_binary",
+            ms(t),
+            "ms",
+            "cgi-binary",
+            ms(cgi_t),
+            "-",
+            "the shipped collector binary called as `jammonitor`",
+        );
+    }
+    report::abs(
+        "cgi_overview.child_processes",
+        children.len() as f64,
+        "count",
+        "value==0",
+        "",
     );
     assert!(children.is_empty(), "budget: no child process");
 }

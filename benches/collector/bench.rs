@@ -22,6 +22,9 @@
 //! bridge with 3 ports, traffic from a peer namespace; `jm-router` = the rig; `none` = this one).
 //! Results: stdout and target/bench/collector.json.
 
+#[path = "../report/mod.rs"]
+mod report;
+
 use jammonitor::store::query::{self, Range};
 use jammonitor::store::{
     ClientTraffic, CounterRow, Health, IfaceTraffic, PingMinute, Retention, Sample, Store, counters,
@@ -1117,4 +1120,97 @@ fn main() {
     );
     println!("budgets: {budgets}");
     println!("(full results: target/bench/collector.json)");
+    bench_lines(&a, &b, &pb, &c);
+}
+
+/// The figures in the format benches/run.sh gathers (benches/report.rs).
+fn bench_lines(a: &Value, b: &Value, pb: &Value, c: &Value) {
+    let n = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    report::about(
+        "collector",
+        "The collector daemon: per-sample CPU and RSS on a router-like namespace (1 s interval), \
+         side by side with vnStat's daemon (vnstatd) on the same interfaces in the same window, the \
+         pinger's CPU per round against a bare ICMP floor, and the store after 30 simulated days.",
+    );
+    let window = format!("{} s window, production schedules", b["window_s"]);
+    if b["vnstatd"]["available"].as_bool() == Some(true) {
+        report::vs(
+            "collector.cpu_per_hour",
+            n(&b["ours"]["cpu_ms_per_hour"]),
+            "ms/h",
+            "vnstatd",
+            n(&b["vnstatd"]["cpu_ms_per_hour"]),
+            "-",
+            &window,
+        );
+        report::vs(
+            "collector.peak_rss",
+            n(&b["ours"]["peak_rss_kb"]),
+            "kB",
+            "vnstatd",
+            n(&b["vnstatd"]["peak_rss_kb"]),
+            "value<=4096",
+            &window,
+        );
+    } else {
+        report::abs(
+            "collector.cpu_per_hour",
+            n(&b["ours"]["cpu_ms_per_hour"]),
+            "ms/h",
+            "-",
+            "vnstatd not installed: no baseline",
+        );
+    }
+    report::abs(
+        "collector.sample_cpu_p95",
+        n(&a["sample_cpu_ms_p95"]),
+        "ms",
+        "value<=5",
+        &format!(
+            "main thread per sample, {} clients, {} conntrack entries",
+            a["clients"], a["conntrack_entries"]
+        ),
+    );
+    report::abs(
+        "collector.peak_rss_1s_samples",
+        n(&a["peak_rss_kb"]),
+        "kB",
+        "value<=4096",
+        "",
+    );
+    for k in ["targets3", "targets3_wans3x2"] {
+        report::vs(
+            &format!("collector.pinger_round_{k}"),
+            n(&pb[k]["ours_us_per_round"]),
+            "us",
+            "bare-icmp-floor",
+            n(&pb[k]["floor_us_per_round"]),
+            if k == "targets3" { "value<=100" } else { "-" },
+            &format!("{} rounds", pb[k]["rounds"]),
+        );
+    }
+    report::abs(
+        "collector.db_bytes_30_days",
+        n(&c["db_bytes"]),
+        "bytes",
+        "-",
+        "8 interfaces, 50 clients, 3 ping targets, default retention",
+    );
+    let reference = n(&c["raw_minutes_reference"]["daily_from_minutes_ms_median"]);
+    if let Some(q) = c["queries"].as_object() {
+        for (k, q) in q {
+            report::vs(
+                &format!("collector.query_{k}"),
+                n(&q["with_open_ms_median"]),
+                "ms",
+                "daily-totals-from-raw-minutes",
+                reference,
+                "value<=20",
+                &format!(
+                    "with open; max {} ms",
+                    report::fmt(n(&q["with_open_ms_max"]))
+                ),
+            );
+        }
+    }
 }

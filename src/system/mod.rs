@@ -4,6 +4,7 @@
 pub mod blockdev;
 pub mod clock;
 pub mod conntrack;
+pub mod hotplug;
 pub mod ip;
 pub mod leases;
 pub mod lock;
@@ -18,6 +19,7 @@ pub mod procfs;
 pub mod rtnl;
 pub mod runner;
 pub mod services;
+pub mod speedtest;
 pub mod sysfs;
 pub mod tailscale;
 pub mod ubus;
