@@ -11,6 +11,8 @@
 //! (strace; budget 0, like overview).
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "report/mod.rs"]
+mod report;
 
 use common::uhttpd::{self, Uhttpd};
 use common::*;
@@ -140,5 +142,51 @@ fn main() {
         .count()
         .saturating_sub(1);
     println!("  child processes of one metrics run: {children}   (budget 0)");
+    report::about(
+        "cgi_metrics",
+        &format!(
+            "GET metrics (Prometheus exposition: 3 WANs, 50 clients with per-client series on, \
+             {series} samples) through the real uhttpd in a namespace shaped like the router, \
+             against a do-nothing CGI under the same uhttpd; medians of {RUNS} interleaved \
+             requests, one connection each."
+        ),
+    );
+    let names = [
+        "uhttpd_metrics_token",
+        "uhttpd_metrics_session",
+        "uhttpd_overview",
+    ];
+    let notes = [
+        "scrape token (what Prometheus sends); rpcd not asked",
+        "LuCI session checked by rpcd",
+        "the page's poll, for scale",
+    ];
+    for i in 0..3 {
+        report::vs(
+            &format!("cgi_metrics.{}", names[i]),
+            ms(med[i]),
+            "ms",
+            "do-nothing-cgi-same-uhttpd",
+            base,
+            "-",
+            notes[i],
+        );
+    }
+    report::vs(
+        "cgi_metrics.metrics_vs_overview",
+        ms(med[0]),
+        "ms",
+        "overview-same-uhttpd",
+        ms(med[2]),
+        "-",
+        "what metrics adds to overview's reads: live ring, collector status, two SQLite queries",
+    );
+    report::abs(
+        "cgi_metrics.child_processes",
+        children as f64,
+        "count",
+        "value==0",
+        "",
+    );
     assert_eq!(children, 0, "budget: no child process");
 }
