@@ -95,4 +95,5 @@ else
     echo "browser tests: no collector ($COLLECTOR not built, or not rig mode): its tests will fail" >&2
 fi
 
-node --test --test-concurrency=1 --test-reporter=spec "$@" test/
+# JM_BROWSER_TESTS: another file or directory (relative to tests/browser), e.g. ../soak/tabs.test.mjs
+node --test --test-concurrency=1 --test-reporter=spec "$@" "${JM_BROWSER_TESTS:-test/}"
