@@ -72,7 +72,7 @@ soak: deps uci webstack build
 	# fault runs (tests/soak/): WAN flapping, clock jumps, DB fill; then three browser tabs on the rig.
 	# Durations: JM_SOAK_FLAP_SECS (600), JM_SOAK_CLOCK_PHASE_SECS (90), JM_SOAK_FILL_DAYS (90), JM_SOAK_TABS_SECS (1800)
 	$(CARGO) test --test soak -- --nocapture --test-threads 1
-	JM_BROWSER_TESTS=../soak/tabs.test.mjs JM_COLLECTOR_INTERVAL=$${JM_COLLECTOR_INTERVAL:-60} flock -o /tmp/jm-rig.lock tests/browser/run.sh
+	JM_COLLECTOR_INTERVAL=$${JM_COLLECTOR_INTERVAL:-60} flock -o /tmp/jm-rig.lock tests/browser/run.sh ../soak/tabs.test.mjs
 
 # The release binary for packages: its own target dir, build paths remapped (none inside).
 PKG_TARGET := build/pkg-target

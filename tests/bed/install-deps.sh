@@ -30,6 +30,7 @@ iproute2
 python3
 gettext
 util-linux
+prometheus
 "
 
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }

@@ -1,7 +1,7 @@
 // `make soak` (issue 18): three browser tabs on Overview polling for JM_SOAK_TABS_SECS (default
 // 1800 s) against the real server (uhttpd + rpcd + the CGI + the simulated router) and the
 // collector that tests/browser/run.sh starts. Run as
-//   JM_BROWSER_TESTS=../soak/tabs.test.mjs flock -o /tmp/jm-rig.lock tests/browser/run.sh
+//   flock -o /tmp/jm-rig.lock tests/browser/run.sh ../soak/tabs.test.mjs
 // Figures (one `SOAK tabs …` line): API requests per tab per second in steady state (DESIGN §11:
 // ≤ 0.4) and CGI processes per second for the three (each request is one CGI process; its
 // own children are 0 for overview, make bench), the collector's CPU per minute in the first and
