@@ -22,6 +22,7 @@ chromium
 vnstat
 hyperfine
 strace
+wireguard-tools
 curl
 procps
 iproute2

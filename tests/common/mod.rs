@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod uhttpd;
+pub mod wg_kernel;
 
 use serde_json::Value;
 use std::io::Write;
