@@ -1149,7 +1149,7 @@ fn bench_lines(a: &Value, b: &Value, pb: &Value, c: &Value) {
             "kB",
             "vnstatd",
             n(&b["vnstatd"]["peak_rss_kb"]),
-            "value<=4096",
+            "ratio<=1",
             &window,
         );
     } else {

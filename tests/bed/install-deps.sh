@@ -20,6 +20,7 @@ iptables
 e2fsprogs
 chromium
 python3-venv
+faketime
 vnstat
 hyperfine
 strace
