@@ -125,6 +125,21 @@ fn check(doc: &Value, schema: &Value, v: &Value, path: &str, errs: &mut Vec<Stri
                     errs.push(format!("{path}: violates {k} {n}"));
                 }
             }
+            "oneOf" => {
+                let matching = rule
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|alt| {
+                        let mut e = Vec::new();
+                        check(doc, alt, v, path, &mut e);
+                        e.is_empty()
+                    })
+                    .count();
+                if matching != 1 {
+                    errs.push(format!("{path}: matches {matching} of oneOf {rule}"));
+                }
+            }
             "description" | "$ref" => {}
             other => panic!("validator does not know keyword {other}"),
         }
@@ -384,4 +399,31 @@ fn answers_match_the_document() {
         &e.json(),
         "error",
     );
+}
+
+/// Found by schemathesis (issue 18, tests/api_schemathesis.rs): `bandwidth?range=realtime`
+/// answers BandwidthRealtime, but the document allowed only BandwidthHistory for every range.
+/// Each range's answer must match the document, and exactly one of the two shapes.
+#[test]
+fn bandwidth_answers_match_the_document_for_every_range() {
+    let doc = spec();
+    let root = TestRoot::new(true);
+    let ns = mini_router("bwranges");
+    let sid = root.session(true, false);
+    let op = &doc["paths"]["/bandwidth"]["get"];
+    let ranges = op["parameters"][0]["schema"]["enum"].as_array().unwrap();
+    assert!(ranges.contains(&json!("realtime")), "{ranges:?}");
+    for range in ranges {
+        let mut r = Req::get("bandwidth", &sid).in_netns(&ns.name);
+        r.query = format!("range={}&iface=wans", range.as_str().unwrap());
+        let resp = r.run(&root);
+        assert_eq!(resp.status, 200, "{range}: {:?}", resp.json());
+        assert_eq!(resp.json()["data"]["range"], *range);
+        validate(
+            &doc,
+            &op["responses"]["200"]["content"]["application/json"]["schema"],
+            &resp.json(),
+            &format!("bandwidth range={range}"),
+        );
+    }
 }
