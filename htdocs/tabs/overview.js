@@ -10,6 +10,7 @@ import {block, row, dl, badge, upBadge, roleBadge, emptyNote, configErrors} from
 import {sparkline, COLORS} from '../charts.js';
 import {createThroughput} from '../throughput.js';
 import {outageText} from './wan/history.js';
+import {overviewBlock} from '../bypass.js';
 
 export const INTERVAL_MS = 5000;
 // The last outage per WAN (wan.history, brief) changes by the minute: fetched in the same poll.
@@ -19,7 +20,8 @@ const PING_NAMES = {internet: gettext_noop('Internet'), vps: gettext_noop('VPS')
 const rttText = v => (typeof v === 'number' && v > 0 && v < 1
 	? v.toLocaleString(currentLang(), {maximumSignificantDigits: 2}) + ' ms' : fmt.ms(v));
 
-export function create({api}) {
+export function create(ctx) {
+	const {api} = ctx;
 	const b = {
 		tunnel: block(_('VPN / Tunnel')),
 		system: block(_('System health')),
@@ -31,7 +33,10 @@ export function create({api}) {
 	};
 	const cfgErr = configErrors();
 	cfgErr.el.classList.add('jm-wide');
-	const el = h('div', {class: 'jm-grid', 'data-panel': 'overview'}, cfgErr.el, Object.values(b).map(x => x.el));
+	// The VPS bypass toggle sits beside the tunnel it turns off (htdocs/bypass.js).
+	const byp = ctx.bypass ? overviewBlock(ctx) : null;
+	const el = h('div', {class: 'jm-grid', 'data-panel': 'overview'}, cfgErr.el,
+		Object.values(b).map(x => x.el).flatMap(x => (x === b.tunnel.el && byp ? [x, byp.el] : [x])));
 	const tp = createThroughput();
 	const charts = new Map(); // dev → {chart, rx, tx}
 	const pingCharts = new Map(); // target name → {chart, value}
@@ -334,6 +339,7 @@ export function create({api}) {
 	return {
 		el, intervalMs: INTERVAL_MS, refresh, tick,
 		destroy() {
+			if (byp) byp.destroy();
 			for (const c of [...charts.values(), ...pingCharts.values()]) c.chart.destroy();
 			charts.clear();
 			pingCharts.clear();
