@@ -13,6 +13,8 @@
 //! from SQLite, it never walks conntrack).
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "report/mod.rs"]
+mod report;
 
 use common::*;
 use jammonitor::store::{ClientTraffic, Sample, Store};
@@ -288,6 +290,66 @@ fn main() {
     println!(
         "  collector conntrack pass       {:7.2} ms in-process, 0 children ({FLOWS} lines, once a minute)",
         ms(pass_t)
+    );
+    report::about(
+        "cgi_clients",
+        &format!(
+            "The clients CGI with {CLIENTS} clients, {FLOWS} conntrack entries and 30 days of \
+             per-client history, CPU (user+system, process and children) per run, against the \
+             predecessor's commands and a shell+awk computation of the same sums on the same files."
+        ),
+    );
+    report::vs(
+        "cgi_clients.cpu_vs_predecessor",
+        ms(cgi_t.1),
+        "ms",
+        "predecessor-clients-commands",
+        ms(pred_t.1),
+        "-",
+        "the predecessor returned raw text and parsed it in the browser",
+    );
+    report::vs(
+        "cgi_clients.cpu_vs_shell_awk",
+        ms(cgi_t.1),
+        "ms",
+        "shell-awk-sums-same-files",
+        ms(awk_t.1),
+        "ratio<=1",
+        "",
+    );
+    report::vs(
+        "cgi_clients.cpu_vs_session_floor",
+        ms(cgi_t.1),
+        "ms",
+        "session-action-floor",
+        ms(floor_t.1),
+        "-",
+        "",
+    );
+    report::vs(
+        "cgi_clients.wall_vs_predecessor",
+        ms(cgi_t.0),
+        "ms",
+        "predecessor-clients-commands",
+        ms(pred_t.0),
+        "-",
+        "wall time on this shared machine",
+    );
+    report::vs(
+        "cgi_clients.collector_conntrack_pass",
+        ms(pass_t),
+        "ms",
+        "shell-awk-sums-same-files",
+        ms(awk_t.0),
+        "-",
+        &format!("in-process, {FLOWS} lines, once a minute"),
+    );
+    report::abs(
+        "cgi_clients.child_processes",
+        children.len() as f64,
+        "count",
+        "value<=1",
+        "the session check (ubus call session access)",
     );
     // The one child is the session check every request makes (`ubus call session access`).
     assert!(

@@ -8,7 +8,10 @@
 //!    predecessor's shell pipelines for the same data.
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "report/mod.rs"]
+mod report;
 
+use common::uhttpd::{Uhttpd, http_get};
 use common::*;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -71,6 +74,18 @@ fn main() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("Status: 200"), "overview failed: {text}");
 
+    // Profiling hook (not a measurement): run a shell command inside this set-up (root, namespace,
+    // session) with JM_ROOT, JM_SID and JM_BIN exported, then stop.
+    if let Ok(cmd) = std::env::var("JM_BENCH_SHELL") {
+        let st = Command::new("/bin/sh")
+            .args(["-c", &cmd])
+            .env("JM_ROOT", &root.path)
+            .env("JM_SID", &sid)
+            .env("JM_BIN", env!("CARGO_BIN_EXE_jammonitor"))
+            .status()
+            .unwrap();
+        std::process::exit(st.code().unwrap_or(1));
+    }
     let cgi_t = time(RUNS, || {
         cgi(&root, &sid, &[]).status().unwrap();
     });
@@ -182,103 +197,70 @@ fn main() {
         children.len(),
         children
     );
+    report::about(
+        "cgi_overview",
+        "GET overview on a namespace shaped like the router (3 WANs, LAN bridge, tun0), authorized by \
+         the real rpcd: through the real uhttpd against a do-nothing CGI under the same uhttpd, and \
+         the CGI alone against the exec floor and the predecessor's shell pipelines.",
+    );
+    report::vs(
+        "cgi_overview.uhttpd_overview",
+        ms(ov_u),
+        "ms",
+        "do-nothing-cgi-same-uhttpd",
+        ms(st_u),
+        "ratio<=1.5",
+        &format!("median of {UHTTPD_RUNS}, one connection per request"),
+    );
+    report::vs(
+        "cgi_overview.rpcd_session_access",
+        ms(acc_u),
+        "ms",
+        "do-nothing-cgi-same-uhttpd",
+        ms(st_u),
+        "-",
+        "the session check every authorized request pays",
+    );
+    report::vs(
+        "cgi_overview.cgi_vs_predecessor",
+        ms(cgi_t),
+        "ms",
+        "predecessor-pipelines",
+        ms(base_t),
+        "ratio<=1",
+        &format!("process start to exit, median of {RUNS}"),
+    );
+    report::vs(
+        "cgi_overview.cgi_vs_exec_floor",
+        ms(cgi_t),
+        "ms",
+        "exec-floor-bin-true",
+        ms(floor_t),
+        "-",
+        "",
+    );
+    if let Some(t) = multi_t {
+        report::vs(
+            "cgi_overview.multicall_binary",
+            ms(t),
+            "ms",
+            "cgi-binary",
+            ms(cgi_t),
+            "-",
+            "the shipped collector binary called as `jammonitor`",
+        );
+    }
+    report::abs(
+        "cgi_overview.child_processes",
+        children.len() as f64,
+        "count",
+        "value==0",
+        "",
+    );
     assert!(children.is_empty(), "budget: no child process");
 }
 
 // ---- through the router's web stack ---------------------------------------------------------------
-
-/// One HTTP/1.0 GET on a fresh connection (as curl does per request), read to the end; the
-/// status code.
-fn http_get(port: u16, path: &str, sid: &str) -> u16 {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {sid}\r\n\r\n"
-    )
-    .unwrap();
-    let mut buf = Vec::with_capacity(16 << 10);
-    s.read_to_end(&mut buf).unwrap();
-    let head = String::from_utf8_lossy(&buf[..buf.len().min(16)]).into_owned();
-    head.split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
-}
-
-/// uhttpd (built from tests/vendor/openwrt) with OpenWrt's flags, in a private mount namespace
-/// where the test root's etc/ and var/run/ are bound over /etc and /run: the CGI then runs exactly
-/// as on the router — exec'd by uhttpd with its wiped environment, root `/`, asking the root's
-/// real rpcd over /var/run/ubus/ubus.sock — with no wrapper in front of it. Nothing of the host
-/// changes (the binds exist only in that namespace).
-struct Uhttpd {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl Uhttpd {
-    fn start(root: &TestRoot, port: u16) -> Uhttpd {
-        let www = root.file("www");
-        let cgi = www.join("cgi-bin");
-        std::fs::create_dir_all(&cgi).unwrap();
-        // uhttpd refuses symlinks leaving its docroot: copies
-        std::fs::copy(env!("CARGO_BIN_EXE_jammonitor"), cgi.join("jammonitor")).unwrap();
-        // the do-nothing CGI: a C program that prints a fixed JSON answer (dynamically linked
-        // against glibc, like the jammonitor binary)
-        let src = root.file("nothing.c");
-        std::fs::write(
-            &src,
-            "#include <stdio.h>\nint main(void){fputs(\"Status: 200 OK\\r\\nContent-Type: \
-             application/json\\r\\n\\r\\n{\\\"ok\\\":true,\\\"data\\\":{}}\\n\",stdout);return 0;}\n",
-        )
-        .unwrap();
-        let ok = Command::new("cc")
-            .args(["-O2", "-o"])
-            .arg(cgi.join("nothing"))
-            .arg(&src)
-            .status()
-            .unwrap();
-        assert!(ok.success(), "cc nothing.c");
-        let conf = root.file("httpd.conf");
-        std::fs::write(&conf, "").unwrap();
-        let uhttpd = repo().join("build/webstack/bin/uhttpd");
-        let script = format!(
-            "mount --bind '{etc}' /etc && mount --bind '{run}' /run && exec '{uhttpd}' -f -p 127.0.0.1:{port} \
-             -h '{www}' -r OpenWrt -x /cgi-bin -u /ubus -U /var/run/ubus/ubus.sock -t 60 -T 30 -k 20 \
-             -A 1 -n 3 -N 100 -R -c '{conf}'",
-            etc = root.file("etc").display(),
-            run = root.file("var/run").display(),
-            uhttpd = uhttpd.display(),
-            www = www.display(),
-            conf = conf.display(),
-        );
-        let child = Command::new("unshare")
-            .args([
-                "--mount",
-                "--propagation",
-                "private",
-                "/bin/sh",
-                "-c",
-                &script,
-            ])
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
-        let t = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(t.elapsed() < Duration::from_secs(5), "uhttpd did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Uhttpd { child, port }
-    }
-}
-
-impl Drop for Uhttpd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// One `session access` question to rpcd as the CGI asks it (a fresh connection: connect,
 /// HELLO, LOOKUP, INVOKE), from this process: the floor every authorized request pays.

@@ -4,6 +4,8 @@
 //! ratio loaded/idle (issue 15: overview must keep its budget while a bundle runs).
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "report/mod.rs"]
+mod report;
 
 use common::*;
 use serde_json::Value;
@@ -121,5 +123,28 @@ fn main() {
         "  ratio during/idle   median {:.2}   p90 {:.2}",
         ms(l50) / ms(i50),
         ms(l90) / ms(i90)
+    );
+    report::about(
+        "diag_overview",
+        "The overview CGI (process start to exit) while diag.bundle jobs are built back to back, \
+         against the same CGI idle in the same run and namespace.",
+    );
+    report::vs(
+        "diag_overview.median_during_bundle",
+        ms(l50),
+        "ms",
+        "idle-median",
+        ms(i50),
+        "ratio<=1.5",
+        &format!("{} runs, {bundles} bundles", loaded.len()),
+    );
+    report::vs(
+        "diag_overview.p90_during_bundle",
+        ms(l90),
+        "ms",
+        "idle-p90",
+        ms(i90),
+        "-",
+        "",
     );
 }

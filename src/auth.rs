@@ -63,8 +63,61 @@ fn denied() -> ApiError {
     )
 }
 
+/// The one action a scrape token reaches, read-only (docs/metrics.md).
+pub const SCRAPE_ACTION: &str = "metrics";
+
+/// A usable scrape token: 40–256 characters of the Bearer token alphabet (RFC 6750 b64token),
+/// so it can never be taken for a session id (32 lowercase hex) and never carries a space.
+pub fn valid_scrape_token(t: &str) -> bool {
+    (40..=256).contains(&t.len())
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
+}
+
+/// Equality whose time depends on the lengths only, never on where the first difference is.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = a.len() ^ b.len();
+    for (i, x) in a.iter().enumerate() {
+        let y = if i < b.len() { b[i] } else { 0 };
+        diff |= usize::from(x ^ y);
+    }
+    std::hint::black_box(diff) == 0
+}
+
+/// `GET metrics` with `Authorization: Bearer <token>` that is not a session id: passes only when
+/// `jammonitor.metrics.token` is set to a valid token and equals it (compared in constant time).
+/// The session service is not asked.
+fn scrape_token(root: &Root, presented: &str) -> ApiResult<Level> {
+    let configured = crate::system::uci::read(root, "jammonitor")
+        .ok()
+        .and_then(|c| c.get("metrics", "token").map(str::to_string))
+        .filter(|t| valid_scrape_token(t));
+    match configured {
+        Some(t) if ct_eq(t.as_bytes(), presented.as_bytes()) => Ok(Level::Read),
+        _ => Err(ApiError::new(
+            403,
+            "auth_denied",
+            "this scrape token is not the one in jammonitor.metrics.token (or scrape tokens are \
+             off); a token reaches the metrics action only",
+        )),
+    }
+}
+
 pub fn authorize(root: &Root, req: &Request) -> ApiResult<Level> {
     let level = Level::for_method(req.method);
+    // Scrape-token mode: a Bearer value that is not a session id, on `GET metrics` only. On any
+    // other action such a value is malformed (auth_missing below), whatever it is.
+    if req.action == SCRAPE_ACTION && req.method == Method::Get {
+        let header = req.authorization.as_deref();
+        if let (None, Some(tok)) = (
+            bearer_sid(header),
+            header.and_then(|h| h.strip_prefix("Bearer ")),
+        ) {
+            if !tok.is_empty() {
+                return scrape_token(root, tok);
+            }
+        }
+    }
     let sid = bearer_sid(req.authorization.as_deref()).ok_or_else(|| {
         ApiError::new(
             403,
@@ -171,6 +224,28 @@ mod tests {
             assert_eq!(bearer_sid(Some(bad)), None, "{bad}");
         }
         assert_eq!(bearer_sid(None), None);
+    }
+
+    #[test]
+    fn scrape_tokens() {
+        let t = "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5";
+        assert!(valid_scrape_token(t));
+        assert!(valid_scrape_token(&"a".repeat(256)));
+        for bad in [
+            "0123456789abcdef0123456789abcdef", // a session id
+            &"a".repeat(39),
+            &"a".repeat(257),
+            "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2Fy cGx5",
+            "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2Fy\"cGx5",
+        ] {
+            assert!(!valid_scrape_token(bad), "{bad}");
+        }
+        assert!(ct_eq(b"abc", b"abc"));
+        assert!(!ct_eq(b"abc", b"abd"));
+        assert!(!ct_eq(b"abc", b"ab"));
+        assert!(!ct_eq(b"ab", b"abc"));
+        assert!(!ct_eq(b"abc\0", b"abc"));
+        assert!(ct_eq(b"", b""));
     }
 
     #[test]

@@ -2,14 +2,17 @@
 //! method it answers, and the function that builds its JSON.
 
 pub mod bandwidth;
+pub mod bypass;
 pub mod clients;
 pub mod collector_ctl;
 pub mod diag;
 pub mod interfaces;
 pub mod job;
+pub mod metrics;
 pub mod overview;
 pub mod pings;
 pub mod session;
+pub mod speedtest;
 pub mod storage;
 pub mod update;
 pub mod wan;
@@ -71,6 +74,13 @@ const ACTIONS: &[(&str, Method, Handler)] = &[
     ),
     ("wifi", Method::Get, wifi::handle),
     ("wifi.aps", Method::Post, wifi::aps::handle),
+    ("bypass", Method::Get, bypass::status),
+    ("bypass.enable", Method::Post, bypass::enable),
+    ("bypass.disable", Method::Post, bypass::disable),
+    ("speedtest", Method::Get, speedtest::status),
+    ("speedtest.start", Method::Post, speedtest::start),
+    ("speedtest.cancel", Method::Post, speedtest::cancel),
+    ("metrics", Method::Get, metrics::handle),
 ];
 
 /// The apply step of every journaled write, by intent: a journal left by a killed process is
@@ -82,6 +92,8 @@ pub const APPLIERS: crate::txn::Appliers = &[
     ("wan.managed", crate::txn::apply_nothing),
     ("storage.mount", storage::apply_storage),
     ("storage.unmount", storage::apply_storage),
+    ("bypass.enable", bypass::apply_params),
+    ("bypass.disable", bypass::apply_params),
 ];
 
 /// Finishes journals that a killed process left (cheap when there are none).

@@ -10,7 +10,7 @@ use crate::system::ip::{self, Link, Route, find_link};
 use crate::system::mptcp_pm::{self, Endpoint, Limits};
 use crate::system::netifd::{self, IfStatus};
 use crate::system::uci::{self, Config};
-use crate::system::{Root, clock, mptcp_diag, procfs, rtnl, sysfs};
+use crate::system::{Root, clock, mptcp_diag, procfs, rtnl, sysfs, wireguard};
 use crate::wans;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -21,6 +21,12 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
 }
 
 pub fn build(root: &Root) -> ApiResult<Value> {
+    build_with(root, true)
+}
+
+/// `cpu_sample: false` (the `metrics` action): no CPU sample is taken or stored, so a scraper
+/// does not shorten the window of the page's CPU figure (`cpu_pct` is then null).
+pub fn build_with(root: &Root, cpu_sample: bool) -> ApiResult<Value> {
     let now = now_epoch();
     // A config that cannot be parsed hides only the blocks that need it; `errors` says which,
     // with the same ConfigError object every action gives for that file.
@@ -57,8 +63,8 @@ pub fn build(root: &Root) -> ApiResult<Value> {
     }
     Ok(json!({
         "generated_at": now,
-        "system": system(root, now),
-        "tunnel": tunnel(network, &links, &routes, netifd.as_ref().and_then(|m| m.get("omrvpn"))),
+        "system": system(root, now, cpu_sample),
+        "tunnel": tunnel(network, &links, &routes, netifd.as_ref(), now),
         "vps": vps(root, omr_cfg),
         "wans": wans,
         "errors": errors,
@@ -74,21 +80,7 @@ fn cpu(root: &Root) -> (Option<f64>, &'static str) {
     let Some(now) = procfs::cpu(root) else {
         return (None, "unavailable");
     };
-    let state = root.path("/var/run/jammonitor/cpu.stat");
-    let prev = std::fs::read_to_string(&state).ok().and_then(|s| {
-        let mut it = s.split_whitespace().map(|x| x.parse::<u64>().ok());
-        Some(procfs::CpuTimes {
-            busy: it.next()??,
-            total: it.next()??,
-        })
-    });
-    if let Some(dir) = state.parent() {
-        let _ = std::fs::create_dir_all(dir);
-        let tmp = state.with_extension(format!("tmp{}", std::process::id()));
-        if std::fs::write(&tmp, format!("{} {}\n", now.busy, now.total)).is_ok() {
-            let _ = std::fs::rename(&tmp, &state);
-        }
-    }
+    let prev = procfs::swap_cpu_sample(&root.path("/var/run/jammonitor/cpu.stat"), now);
     match prev.and_then(|p| procfs::cpu_pct(p, now)) {
         Some(pct) => (Some(round1(pct)), "delta"),
         None => (
@@ -98,8 +90,12 @@ fn cpu(root: &Root) -> (Option<f64>, &'static str) {
     }
 }
 
-fn system(root: &Root, now: f64) -> Value {
-    let (cpu_pct, cpu_basis) = cpu(root);
+fn system(root: &Root, now: f64, cpu_sample: bool) -> Value {
+    let (cpu_pct, cpu_basis) = if cpu_sample {
+        cpu(root)
+    } else {
+        (None, "unavailable")
+    };
     let mem = procfs::meminfo(root).map(|m| {
         let used = m.total_kb - m.available_kb;
         json!({"total_kb": m.total_kb, "available_kb": m.available_kb, "used_kb": used,
@@ -124,10 +120,20 @@ fn system(root: &Root, now: f64) -> Value {
     })
 }
 
-fn tunnel(network: &Config, links: &[Link], routes: &[Route], st: Option<&IfStatus>) -> Value {
+fn tunnel(
+    network: &Config,
+    links: &[Link],
+    routes: &[Route],
+    netifd: Option<&BTreeMap<String, IfStatus>>,
+    now: f64,
+) -> Value {
+    let st = netifd.and_then(|m| m.get("omrvpn"));
+    // OpenWrt names a WireGuard interface's netdev after the interface.
+    let wg_omrvpn = network.get("omrvpn", "proto") == Some("wireguard");
     let device = st
         .and_then(|s| s.l3_device.as_deref())
         .or_else(|| network.get("omrvpn", "device"))
+        .or_else(|| wg_omrvpn.then_some("omrvpn"))
         .unwrap_or("tun0");
     let link = find_link(links, Some(device));
     let addr = link.and_then(Link::ipv4);
@@ -148,7 +154,59 @@ fn tunnel(network: &Config, links: &[Link], routes: &[Route], st: Option<&IfStat
         "peer": peer,
         // since when netifd has omrvpn up (null while down or when netifd cannot be asked)
         "uptime_s": st.and_then(|s| s.uptime_s),
+        "wireguard": wireguard(network, netifd, now),
     })
+}
+
+/// The WireGuard interfaces of the network config (proto `wireguard`: `omrvpn` itself, or OMR's
+/// per-WAN "MPTCP over VPN" `wgwanN`), each read from the kernel over generic netlink: its
+/// peers, their endpoint, latest handshake and transfer. `[]` without any (nothing is asked).
+fn wireguard(network: &Config, netifd: Option<&BTreeMap<String, IfStatus>>, now: f64) -> Value {
+    let ifaces: Vec<(&str, String)> = network
+        .of_type("interface")
+        .filter(|s| s.get("proto") == Some("wireguard"))
+        .take(16)
+        .map(|s| {
+            let dev = netifd
+                .and_then(|m| m.get(&s.name))
+                .and_then(|st| st.l3_device.clone())
+                .unwrap_or_else(|| s.name.clone());
+            (s.name.as_str(), dev)
+        })
+        .collect();
+    if ifaces.is_empty() {
+        return json!([]);
+    }
+    let reader = wireguard::Reader::open();
+    let list = ifaces.iter().map(|(name, dev)| {
+        match reader.as_ref().map_err(|e| *e).and_then(|r| r.device(dev)) {
+            Ok(d) => json!({
+                "interface": name,
+                "device": dev,
+                "status": "ok",
+                "public_key": d.public_key,
+                "listen_port": d.listen_port,
+                "peers": d.peers.iter().map(|p| json!({
+                    "public_key": p.public_key,
+                    "endpoint": p.endpoint,
+                    "latest_handshake": p.latest_handshake,
+                    "latest_handshake_age_s": p.latest_handshake.map(|t| (now as i64 - t).max(0)),
+                    "rx_bytes": p.rx_bytes,
+                    "tx_bytes": p.tx_bytes,
+                    "persistent_keepalive_s": p.persistent_keepalive_s,
+                })).collect::<Vec<_>>(),
+            }),
+            Err(e) => json!({
+                "interface": name,
+                "device": dev,
+                "status": e.code(),
+                "public_key": Value::Null,
+                "listen_port": Value::Null,
+                "peers": [],
+            }),
+        }
+    });
+    Value::Array(list.collect())
 }
 
 fn vps(root: &Root, omr: &Config) -> Value {

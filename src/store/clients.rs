@@ -59,29 +59,43 @@ fn sums(conn: &Connection, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Hash
     Ok(out)
 }
 
+/// One `clients` row selected as `id, key, mac, ip, hostname, first_seen, last_seen`.
+fn known_row(r: &rusqlite::Row) -> rusqlite::Result<Known> {
+    Ok(Known {
+        id: r.get(0)?,
+        key: r.get(1)?,
+        mac: r.get(2)?,
+        ip: r.get(3)?,
+        hostname: r.get(4)?,
+        first_seen: r.get(5)?,
+        last_seen: r.get(6)?,
+    })
+}
+
+/// Every client the history knows, by id.
+pub fn known(conn: &Connection) -> Result<Vec<Known>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, key, mac, ip, hostname, first_seen, last_seen FROM clients ORDER BY id",
+    )?;
+    let rows = st.query_map([], known_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Every client's bytes since it was first seen: the sum of its monthly buckets (the tier
+/// retention keeps longest; `monthly_months 0` = forever).
+pub fn totals(conn: &Connection) -> Result<HashMap<i64, RxTx>> {
+    sums(conn, "SELECT client, rx, tx FROM client_month", &[])
+}
+
 /// A rate needs at least this much covered time; fewer seconds take the bucket before too.
 const MIN_RATE_SECONDS: i64 = 20;
 
 pub fn summary(conn: &Connection, now: i64, offset: i32, stale_after: i64) -> Result<Summary> {
     let b = period::buckets(now, offset);
-    let mut s = Summary::default();
-    {
-        let mut st = conn.prepare_cached(
-            "SELECT id, key, mac, ip, hostname, first_seen, last_seen FROM clients ORDER BY id",
-        )?;
-        let rows = st.query_map([], |r| {
-            Ok(Known {
-                id: r.get(0)?,
-                key: r.get(1)?,
-                mac: r.get(2)?,
-                ip: r.get(3)?,
-                hostname: r.get(4)?,
-                first_seen: r.get(5)?,
-                last_seen: r.get(6)?,
-            })
-        })?;
-        s.known = rows.collect::<rusqlite::Result<_>>()?;
-    }
+    let mut s = Summary {
+        known: known(conn)?,
+        ..Summary::default()
+    };
     s.today = sums(
         conn,
         "SELECT client, rx, tx FROM client_day WHERE day = ?1",
@@ -144,15 +158,7 @@ pub fn find(conn: &Connection, key: &str) -> Result<Option<Known>> {
     )?;
     let mut rows = st.query(params![key])?;
     Ok(match rows.next()? {
-        Some(r) => Some(Known {
-            id: r.get(0)?,
-            key: r.get(1)?,
-            mac: r.get(2)?,
-            ip: r.get(3)?,
-            hostname: r.get(4)?,
-            first_seen: r.get(5)?,
-            last_seen: r.get(6)?,
-        }),
+        Some(r) => Some(known_row(r)?),
         None => None,
     })
 }

@@ -4,6 +4,7 @@
 pub mod blockdev;
 pub mod clock;
 pub mod conntrack;
+pub mod hotplug;
 pub mod ip;
 pub mod leases;
 pub mod lock;
@@ -18,11 +19,13 @@ pub mod procfs;
 pub mod rtnl;
 pub mod runner;
 pub mod services;
+pub mod speedtest;
 pub mod sysfs;
 pub mod tailscale;
 pub mod ubus;
 pub mod uci;
 pub mod update;
+pub mod wireguard;
 pub mod wireless;
 
 use std::io::Read;

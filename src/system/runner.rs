@@ -279,3 +279,186 @@ fn pump(
         Err(e) => Err(RunError::Io(e.to_string())),
     }
 }
+
+/// Bytes moved so far by a [`stream`]ed command.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Flow {
+    /// Written to its stdin.
+    pub fed: u64,
+    /// Read from its stdout (counted, then dropped).
+    pub drained: u64,
+}
+
+/// What a [`stream`]ed command left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamOutput {
+    /// Exit code, or `None` when killed by a signal.
+    pub code: Option<i32>,
+    pub flow: Flow,
+    pub stderr: Vec<u8>,
+    /// `on_tick` asked to stop: the process group was killed.
+    pub stopped: bool,
+}
+
+/// Runs `cmd` for a bulk transfer (the speed test): `feed` zero bytes are written to its stdin
+/// (then stdin is closed), its stdout is counted and dropped, its stderr kept up to the cap.
+/// `on_tick` sees the counts about every `tick` and returns false to stop the command at once
+/// (its whole process group is killed). The deadline holds as in [`run`]. Nothing is buffered
+/// beyond one 64 KiB chunk, whatever the size.
+pub fn stream(
+    root: &Root,
+    cmd: &Cmd,
+    feed: u64,
+    tick: Duration,
+    on_tick: &mut dyn FnMut(Flow) -> bool,
+) -> Result<StreamOutput, RunError> {
+    let mut command = std::process::Command::new(root.path(cmd.program));
+    command
+        .args(&cmd.args)
+        .env_clear()
+        .env("PATH", "/sbin:/usr/sbin:/bin:/usr/bin")
+        .env("LC_ALL", "C")
+        .process_group(0)
+        .stdin(if feed > 0 {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if !root.is_system() {
+        command.env(super::ROOT_ENV, root.base());
+    }
+    let mut child = command
+        .spawn()
+        .map_err(|e| RunError::Spawn(e.to_string()))?;
+    let pgid = Pid::from_raw(child.id() as i32);
+    let start = Instant::now();
+    let result = pump_stream(&mut child, cmd, feed, tick, on_tick, start);
+    if !matches!(result, Ok((_, _, false))) {
+        let _ = killpg(pgid, Signal::SIGKILL);
+    }
+    let status = wait_until(
+        &mut child,
+        pgid,
+        cmd.deadline.saturating_sub(start.elapsed()),
+    );
+    let _ = killpg(pgid, Signal::SIGKILL);
+    let (flow, stderr, stopped) = result?;
+    let status = status?;
+    Ok(StreamOutput {
+        code: status.code(),
+        flow,
+        stderr,
+        stopped,
+    })
+}
+
+fn pump_stream(
+    child: &mut Child,
+    cmd: &Cmd,
+    feed: u64,
+    tick: Duration,
+    on_tick: &mut dyn FnMut(Flow) -> bool,
+    start: Instant,
+) -> Result<(Flow, Vec<u8>, bool), RunError> {
+    use std::os::fd::AsRawFd;
+    let mut stdin = child.stdin.take();
+    if let Some(s) = &stdin {
+        // Non-blocking: a full pipe must not keep us from draining stdout or ticking.
+        // SAFETY: fcntl on a descriptor we own.
+        unsafe {
+            let fl = libc::fcntl(s.as_raw_fd(), libc::F_GETFL);
+            libc::fcntl(s.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK);
+        }
+    }
+    let mut out = child
+        .stdout
+        .take()
+        .ok_or_else(|| RunError::Io("no stdout pipe".into()))?;
+    let mut err = child
+        .stderr
+        .take()
+        .ok_or_else(|| RunError::Io("no stderr pipe".into()))?;
+    let zeros = vec![0u8; 65536];
+    let mut buf = vec![0u8; 65536];
+    let mut flow = Flow::default();
+    let mut err_buf = Vec::new();
+    let (mut out_open, mut err_open) = (true, true);
+    let mut next_tick = start + tick;
+    while out_open || err_open {
+        let now = Instant::now();
+        let left = cmd
+            .deadline
+            .checked_sub(start.elapsed())
+            .ok_or(RunError::Timeout)?;
+        if now >= next_tick {
+            next_tick = now + tick;
+            if !on_tick(flow) {
+                return Ok((flow, err_buf, true));
+            }
+        }
+        let wait = left.min(next_tick.saturating_duration_since(now));
+        let ms = wait.as_millis().clamp(1, i32::MAX as u128) as i32;
+        let (in_ready, out_ready, err_ready) = {
+            let mut fds = Vec::with_capacity(3);
+            if let Some(s) = &stdin {
+                fds.push(PollFd::new(s.as_fd(), PollFlags::POLLOUT));
+            }
+            if out_open {
+                fds.push(PollFd::new(out.as_fd(), PollFlags::POLLIN));
+            }
+            if err_open {
+                fds.push(PollFd::new(err.as_fd(), PollFlags::POLLIN));
+            }
+            match poll(
+                &mut fds,
+                PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX),
+            ) {
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(RunError::Io(e.to_string())),
+            }
+            let ready = |f: &PollFd| f.revents().is_some_and(|r| !r.is_empty());
+            let mut it = fds.iter();
+            let i = stdin.is_some() && it.next().is_some_and(ready);
+            let o = out_open && it.next().is_some_and(ready);
+            let e = err_open && it.next().is_some_and(ready);
+            (i, o, e)
+        };
+        if in_ready {
+            if let Some(s) = stdin.as_mut() {
+                let want = (feed - flow.fed).min(zeros.len() as u64) as usize;
+                match s.write(&zeros[..want]) {
+                    Ok(n) => flow.fed += n as u64,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    // The command stopped reading (it failed): its exit status says why.
+                    Err(_) => stdin = None,
+                }
+            }
+            if flow.fed >= feed {
+                stdin = None;
+            }
+        }
+        if out_ready {
+            match out.read(&mut buf) {
+                Ok(0) => out_open = false,
+                Ok(n) => flow.drained += n as u64,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(RunError::Io(e.to_string())),
+            }
+        }
+        if err_ready {
+            let mut sink = Vec::new();
+            let target = if err_buf.len() < cmd.stderr_cap {
+                &mut err_buf
+            } else {
+                &mut sink
+            };
+            err_open = pump(&mut err, target, &mut buf, usize::MAX)?;
+            err_buf.truncate(cmd.stderr_cap);
+        }
+    }
+    Ok((flow, err_buf, false))
+}

@@ -82,13 +82,25 @@ cp -R "$repo/tests/fixtures/ubus/netifd" "$root/.bed/ubus"
 ln -s "$repo/tests/doubles/ifupdown" "$root/sbin/ifup"
 ln -s "$repo/tests/doubles/ifupdown" "$root/sbin/ifdown"
 ln -s "$repo/tests/doubles/init-mptcp" "$root/etc/init.d/mptcp"
-for svc in omr-tracker network dnsmasq; do
+for svc in omr-tracker network dnsmasq firewall openvpn glorytun shadowsocks-rust; do
     ln -s "$repo/tests/doubles/init-service" "$root/etc/init.d/$svc"
 done
+# OMR's tracker hotplug script (feeds:omr-tracker/files/etc/hotplug.d/iface/40-omr-tracker), moved
+# aside by the VPS bypass: a stand-in with the real file's mode and its first lines.
+mkdir -p "$root/etc/hotplug.d/iface"
+cat >"$root/etc/hotplug.d/iface/40-omr-tracker" <<'EOF_HOTPLUG'
+#!/bin/sh
+# stand-in for OMR's omr-tracker hotplug script (restarts the tracker on interface events)
+[ "$ACTION" = ifup ] || [ "$ACTION" = ifdown ] || exit 0
+/etc/init.d/omr-tracker restart "$INTERFACE" >/dev/null 2>&1 &
+EOF_HOTPLUG
+chmod 0755 "$root/etc/hotplug.d/iface/40-omr-tracker"
 
 if [ $live = 1 ]; then
     ln -s /proc "$root/proc"
     ln -s /sys "$root/sys"
+    # the speed test's transfer (src/system/speedtest.rs)
+    if command -v curl >/dev/null 2>&1; then ln -s "$(command -v curl)" "$root/usr/bin/curl"; fi
 else
     fixtures=${JM_FIXTURES:-$repo/tests/fixtures}
     for d in proc sys; do
@@ -396,6 +408,23 @@ add_list jammonitor.main.ping_target='tunnel=auto'
 set jammonitor.main.minutes_hours='48'
 set jammonitor.main.hourly_days='30'
 set jammonitor.main.daily_days='365'
+set jammonitor.cloudflare=speedtest_server
+set jammonitor.cloudflare.label='Cloudflare (rig VPS)'
+set jammonitor.cloudflare.download='http://203.0.113.10/__down?bytes={bytes}'
+set jammonitor.cloudflare.upload='http://203.0.113.10/__up'
+set jammonitor.cloudflare.referer='http://203.0.113.10/'
+add_list jammonitor.cloudflare.size='2'
+add_list jammonitor.cloudflare.size='5'
+add_list jammonitor.cloudflare.size='10'
+add_list jammonitor.cloudflare.size='25'
+add_list jammonitor.cloudflare.size='100'
+set jammonitor.cachefly=speedtest_server
+set jammonitor.cachefly.label='CacheFly (rig)'
+set jammonitor.cachefly.download='http://8.8.8.8/{mb}mb.test'
+add_list jammonitor.cachefly.size='2'
+add_list jammonitor.cachefly.size='5'
+add_list jammonitor.cachefly.size='10'
+add_list jammonitor.cachefly.size='100'
 add system system
 set system.@system[-1].hostname='OMR-BPI-R4'
 set system.@system[-1].zonename='UTC'

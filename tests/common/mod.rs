@@ -5,6 +5,10 @@
 //! that clean up after themselves.
 #![allow(dead_code)]
 
+pub mod metrics;
+pub mod uhttpd;
+pub mod wg_kernel;
+
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -366,9 +370,11 @@ pub struct Netns {
 }
 
 impl Netns {
+    /// Named `jmt<pid>-<tag>-<n>`: outside the rig's `jm-*` prefix, so the rig's teardown
+    /// (`rig.sh down`, `make stop`, which take the rig lock these tests do not) never touches it.
     pub fn new(tag: &str) -> Netns {
         let name = format!(
-            "jm-t{}-{}-{}",
+            "jmt{}-{}-{}",
             std::process::id(),
             tag,
             SEQ.fetch_add(1, Ordering::SeqCst)
