@@ -79,8 +79,9 @@ export function sparkline(container, {series, height = 44, windowSec = 300}) {
 
 // A chart with time and value axes for history views (the same one loader as above).
 // series: [{label, stroke}]; x in seconds (epoch); `unit` labels the y axis; `range` fixes the x
-// window [from, to] so empty periods show as empty. Returns {setData(x, ...ys), destroy()}.
-export function timeChart(container, {series, height = 160, unit = '', range = null}) {
+// window [from, to] so empty periods show as empty; `points` marks every value and joins them
+// across nulls (sparse measurements such as speed tests). Returns {setData(x, ...ys), destroy()}.
+export function timeChart(container, {series, height = 160, unit = '', range = null, points = false}) {
 	let plot = null, data = null, destroyed = false, uPlotCtor = null;
 	const build = () => {
 		const width = Math.floor(container.clientWidth);
@@ -95,7 +96,7 @@ export function timeChart(container, {series, height = 160, unit = '', range = n
 				y: {range: (u, min, max) => [0, Math.max(max || 0, 1) * 1.1]},
 			},
 			axes: [{stroke: 'currentColor', grid: {show: false}}, {stroke: 'currentColor', label: unit, size: 50}],
-			series: [{}, ...series.map(s => ({label: s.label, stroke: s.stroke, width: 1.5, points: {show: false}, spanGaps: false}))],
+			series: [{}, ...series.map(s => ({label: s.label, stroke: s.stroke, width: 1.5, points: {show: points}, spanGaps: points}))],
 		}, data, container);
 	};
 	const ro = new ResizeObserver(() => {
