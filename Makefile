@@ -62,9 +62,12 @@ test: deps uci webstack lint i18n-check unit fuzz-smoke test-package test-browse
 # Kill tests at soak strength: every write action SIGKILLed at random points JM_KILL_RUNS times
 # (default 100; `make test` runs 6 each). Storage runs on loop devices, under the machine's lock.
 JM_KILL_RUNS ?= 100
-soak: uci
+# schemathesis examples per operation and phase in `make soak` (`make test`: 6, tests/api_schemathesis.rs)
+JM_SOAK_SCHEMATHESIS_EXAMPLES ?= 60
+soak: deps uci webstack
 	JM_KILL_RUNS=$(JM_KILL_RUNS) $(CARGO) test --test crash_kill -- --nocapture
 	JM_KILL_RUNS=$(JM_KILL_RUNS) flock /tmp/jm-loop.lock $(CARGO) test --test storage_usb finding_1_kill -- --nocapture
+	JM_SCHEMATHESIS_EXAMPLES=$(JM_SOAK_SCHEMATHESIS_EXAMPLES) $(CARGO) test --test api_schemathesis -- --nocapture
 
 # The release binary for packages: its own target dir, build paths remapped (none inside).
 PKG_TARGET := build/pkg-target

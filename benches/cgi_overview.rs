@@ -74,6 +74,18 @@ fn main() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("Status: 200"), "overview failed: {text}");
 
+    // Profiling hook (not a measurement): run a shell command inside this set-up (root, namespace,
+    // session) with JM_ROOT, JM_SID and JM_BIN exported, then stop.
+    if let Ok(cmd) = std::env::var("JM_BENCH_SHELL") {
+        let st = Command::new("/bin/sh")
+            .args(["-c", &cmd])
+            .env("JM_ROOT", &root.path)
+            .env("JM_SID", &sid)
+            .env("JM_BIN", env!("CARGO_BIN_EXE_jammonitor"))
+            .status()
+            .unwrap();
+        std::process::exit(st.code().unwrap_or(1));
+    }
     let cgi_t = time(RUNS, || {
         cgi(&root, &sid, &[]).status().unwrap();
     });

@@ -28,7 +28,7 @@ fi
 
 # -- verification ---------------------------------------------------------------------------------
 left=()
-ns=$(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$NS_PREFIX" | tr '\n' ' ')
+ns=$(ns_present | tr '\n' ' ')
 [ -n "${ns// /}" ] && left+=("namespaces: $ns")
 p=$(pids_with "$DOCROOT" | tr '\n' ' ')
 [ -n "${p// /}" ] && left+=("uhttpd of ours: pid $p")

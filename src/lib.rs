@@ -5,6 +5,7 @@ pub mod actions;
 pub mod auth;
 pub mod bypass;
 pub mod cgi;
+pub mod crashpoint;
 pub mod diag;
 pub mod error;
 pub mod http;

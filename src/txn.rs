@@ -261,6 +261,7 @@ fn execute(
         let _ = j.set_job(p.id());
         p.phase("committing", Some(30.0), "writing the configuration");
     }
+    crate::crashpoint::hit(root, &format!("{}:prepared", w.intent));
     if let Err(e) = j.commit() {
         let errors = j.roll_back(&e.message);
         if errors.is_empty() {
@@ -268,6 +269,7 @@ fn execute(
         }
         return Err(e.context("committing the change failed; nothing was applied"));
     }
+    crate::crashpoint::hit(root, &format!("{}:committed", w.intent));
     if let Some(p) = p.as_deref_mut() {
         p.phase("applying", Some(50.0), "applying the change to the router");
     }
@@ -275,6 +277,7 @@ fn execute(
     let result = j.record().params["result"].clone();
     match (w.apply)(root, &apply_params) {
         Ok(()) => {
+            crate::crashpoint::hit(root, &format!("{}:applied", w.intent));
             j.close()?;
             Ok(result)
         }
@@ -399,6 +402,21 @@ pub fn start<F>(root: &Root, w: Write, appliers: Appliers, plan: F) -> ApiResult
 where
     F: FnOnce(&Root) -> ApiResult<WritePlan>,
 {
+    start_locking(root, w, &[], appliers, plan)
+}
+
+/// [`start`], also holding the locks `also` (taken after the area's, always in this order) for
+/// the whole write: the VPS bypass excludes WAN writes while it changes the WAN roles.
+pub fn start_locking<F>(
+    root: &Root,
+    w: Write,
+    also: &'static [&'static str],
+    appliers: Appliers,
+    plan: F,
+) -> ApiResult<JobFile>
+where
+    F: FnOnce(&Root) -> ApiResult<WritePlan>,
+{
     let job_root = root.clone();
     let rec_root = root.clone();
     let area = w.area;
@@ -414,6 +432,11 @@ where
             let root = &job_root;
             p.phase("waiting", Some(5.0), "waiting for other changes to finish");
             let _lock = lock::acquire(root, area, LOCK_WAIT).map_err(|e| job_error(p, e))?;
+            let _also = also
+                .iter()
+                .map(|a| lock::acquire(root, a, LOCK_WAIT))
+                .collect::<ApiResult<Vec<_>>>()
+                .map_err(|e| job_error(p, e))?;
             // A change a killed job left half done is finished first (its own job reports it).
             let _ = recover_locked(root, area, appliers, None);
             p.phase("checking", Some(10.0), "checking the change");

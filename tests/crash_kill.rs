@@ -309,7 +309,11 @@ impl Bed {
                 }
             }
         }
-        for dir in ["var/run/jammonitor/stage/wan", "etc/jammonitor/journal"] {
+        for dir in [
+            "var/run/jammonitor/stage/wan",
+            "var/run/jammonitor/stage/bypass",
+            "etc/jammonitor/journal",
+        ] {
             if let Ok(rd) = std::fs::read_dir(self.root.file(dir)) {
                 left.extend(
                     rd.flatten()
@@ -639,4 +643,188 @@ fn finding_10_rollback_is_complete_and_reported_truthfully() {
         diff(&before, &snapshot(&b.root))
     );
     b.no_leftovers().unwrap();
+}
+
+/// Everything the VPS bypass changes, for comparing states: the configs (and the rest of
+/// [`snapshot`]), whether its record exists (its content holds a timestamp), where omr-tracker's
+/// hotplug script is, which services the init doubles say are stopped, and the devices with
+/// kernel MPTCP endpoints.
+fn bypass_state(b: &Bed) -> Snapshot {
+    let mut v = snapshot(&b.root);
+    v.push((
+        "bypass record".into(),
+        vec![u8::from(b.root.file("etc/jammonitor/bypass.json").exists())],
+    ));
+    for dir in [
+        "etc/hotplug.d/iface",
+        "etc/jammonitor/bypass-aside",
+        "var/run/doubles/stopped",
+    ] {
+        let mut names: Vec<String> = std::fs::read_dir(b.root.file(dir))
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        for n in names {
+            let bytes = std::fs::read(b.root.file(&format!("{dir}/{n}"))).unwrap_or_default();
+            v.push((format!("{dir}/{n}"), bytes));
+        }
+    }
+    let eps: Value = serde_json::from_str(&b.ns.ip(&["-j", "mptcp", "endpoint", "show"])).unwrap();
+    let mut devs: Vec<&str> = eps
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["dev"].as_str())
+        .collect();
+    devs.sort();
+    v.push(("kernel mptcp endpoints".into(), devs.join(" ").into_bytes()));
+    v.sort();
+    v
+}
+
+/// The VPS bypass's steps, in order: the write engine's (journal written, configs and record
+/// committed, applied) and its apply's (tracker hotplug moved, services stopped or started,
+/// network, kernel MPTCP and firewall reloaded). `<intent>:` points are per direction.
+const BYPASS_STEPS: [&str; 8] = [
+    "prepared",
+    "committed",
+    "bypass:hotplug",
+    "bypass:services",
+    "bypass:network",
+    "bypass:mptcp",
+    "bypass:firewall",
+    "applied",
+];
+
+/// Issue 16: the bypass SIGKILLed right after each of its steps (`crate::crashpoint`: the job's
+/// worker kills itself, or its supervisor and itself — a power cut), in both directions, then
+/// the next request: the router is exactly off or exactly on — every config byte, the record,
+/// the hotplug script, the services, the kernel's MPTCP endpoints — never in between; nothing
+/// left behind. `JM_KILL_RUNS / 5` kills per step and direction (at least 1; `make soak`: 20).
+#[test]
+fn bypass_killed_after_each_step_ends_off_or_on() {
+    let b = Bed::new("kbyp");
+    let per_step = (runs() / 5).max(1);
+    let write = |on: bool| {
+        if on {
+            b.write("bypass.enable", &json!({"confirm": true}))
+        } else {
+            b.write("bypass.disable", &json!({}))
+        }
+    };
+    // Reference states, settled over two clean cycles.
+    let mut refs: [Option<Snapshot>; 2] = [None, None];
+    refs[0] = Some(bypass_state(&b));
+    for i in 0..4 {
+        let on = i % 2 == 0;
+        let r = write(on);
+        assert_eq!(
+            r.status,
+            200,
+            "clean run: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        b.settle();
+        let s = bypass_state(&b);
+        if let Some(prev) = refs[usize::from(on)].as_ref() {
+            assert!(
+                prev == &s,
+                "the clean states are not stable: {}",
+                diff(prev, &s)
+            );
+        }
+        refs[usize::from(on)] = Some(s);
+    }
+    let refs = [refs[0].take().unwrap(), refs[1].take().unwrap()];
+    let mut on = false;
+    let crash_file = b.root.file("var/run/jammonitor/crash-at");
+    let t_all = Instant::now();
+    let (mut total, mut forward, mut back) = (0, 0, 0);
+    for step in BYPASS_STEPS {
+        // Kills done per direction (enable, disable) at this step.
+        let mut done = [0usize; 2];
+        while done.iter().any(|d| *d < per_step) {
+            let dir = !on; // true: enabling
+            if done[usize::from(dir)] >= per_step {
+                // This direction is done: switch with a clean write.
+                let r = write(dir);
+                assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+                b.settle();
+                on = dir;
+                continue;
+            }
+            let mode = if total % 2 == 0 { "worker" } else { "all" };
+            let point = if step.contains(':') {
+                step.to_string()
+            } else if dir {
+                format!("bypass.enable:{step}")
+            } else {
+                format!("bypass.disable:{step}")
+            };
+            std::fs::write(&crash_file, format!("{point} {mode}\n")).unwrap();
+            let body = if dir {
+                json!({"confirm": true})
+            } else {
+                json!({})
+            };
+            let r = Req::post(
+                if dir {
+                    "bypass.enable"
+                } else {
+                    "bypass.disable"
+                },
+                &b.rw,
+                &body.to_string(),
+            )
+            .in_netns(&b.ns.name)
+            .run(&b.root);
+            assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+            // Followed to its end (the recovery reuses the job's id), then the next request.
+            let id = r.data()["job"]["id"].as_str().unwrap().to_string();
+            wait_job_done(&b.root, &b.rw, &id, Some(&b.ns.name));
+            b.settle();
+            let what = format!("{point} ({mode}, run {total})");
+            assert!(
+                !crash_file.exists(),
+                "{what}: the kill point was never reached"
+            );
+            let s = bypass_state(&b);
+            let now_on = if s == refs[usize::from(dir)] {
+                forward += 1;
+                dir
+            } else if s == refs[usize::from(!dir)] {
+                back += 1;
+                !dir
+            } else {
+                panic!(
+                    "{what}: neither off nor on: vs off {}; vs on {}",
+                    diff(&refs[0], &s),
+                    diff(&refs[1], &s)
+                );
+            };
+            b.no_leftovers().unwrap_or_else(|e| panic!("{what}: {e}"));
+            let st = Req::get("bypass", &b.rw)
+                .in_netns(&b.ns.name)
+                .run(&b.root)
+                .data();
+            assert_eq!(
+                st["state"],
+                if now_on { "on" } else { "off" },
+                "{what}: {st}"
+            );
+            on = now_on;
+            done[usize::from(dir)] += 1;
+            total += 1;
+        }
+    }
+    eprintln!(
+        "bypass: {total} kills ({per_step} per step and direction, {} steps) in {:.1} s: \
+         {forward} resumed to the new state, {back} rolled back, 0 mixed",
+        BYPASS_STEPS.len(),
+        t_all.elapsed().as_secs_f64()
+    );
 }

@@ -2,6 +2,7 @@
 //! method it answers, and the function that builds its JSON.
 
 pub mod bandwidth;
+pub mod bypass;
 pub mod clients;
 pub mod collector_ctl;
 pub mod diag;
@@ -73,6 +74,9 @@ const ACTIONS: &[(&str, Method, Handler)] = &[
     ),
     ("wifi", Method::Get, wifi::handle),
     ("wifi.aps", Method::Post, wifi::aps::handle),
+    ("bypass", Method::Get, bypass::status),
+    ("bypass.enable", Method::Post, bypass::enable),
+    ("bypass.disable", Method::Post, bypass::disable),
     ("speedtest", Method::Get, speedtest::status),
     ("speedtest.start", Method::Post, speedtest::start),
     ("speedtest.cancel", Method::Post, speedtest::cancel),
@@ -88,6 +92,8 @@ pub const APPLIERS: crate::txn::Appliers = &[
     ("wan.managed", crate::txn::apply_nothing),
     ("storage.mount", storage::apply_storage),
     ("storage.unmount", storage::apply_storage),
+    ("bypass.enable", bypass::apply_params),
+    ("bypass.disable", bypass::apply_params),
 ];
 
 /// Finishes journals that a killed process left (cheap when there are none).

@@ -80,21 +80,7 @@ fn cpu(root: &Root) -> (Option<f64>, &'static str) {
     let Some(now) = procfs::cpu(root) else {
         return (None, "unavailable");
     };
-    let state = root.path("/var/run/jammonitor/cpu.stat");
-    let prev = std::fs::read_to_string(&state).ok().and_then(|s| {
-        let mut it = s.split_whitespace().map(|x| x.parse::<u64>().ok());
-        Some(procfs::CpuTimes {
-            busy: it.next()??,
-            total: it.next()??,
-        })
-    });
-    if let Some(dir) = state.parent() {
-        let _ = std::fs::create_dir_all(dir);
-        let tmp = state.with_extension(format!("tmp{}", std::process::id()));
-        if std::fs::write(&tmp, format!("{} {}\n", now.busy, now.total)).is_ok() {
-            let _ = std::fs::rename(&tmp, &state);
-        }
-    }
+    let prev = procfs::swap_cpu_sample(&root.path("/var/run/jammonitor/cpu.stat"), now);
     match prev.and_then(|p| procfs::cpu_pct(p, now)) {
         Some(pct) => (Some(round1(pct)), "delta"),
         None => (

@@ -4,6 +4,7 @@
 pub mod blockdev;
 pub mod clock;
 pub mod conntrack;
+pub mod hotplug;
 pub mod ip;
 pub mod leases;
 pub mod lock;

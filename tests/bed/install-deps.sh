@@ -19,6 +19,7 @@ conntrack
 iptables
 e2fsprogs
 chromium
+python3-venv
 vnstat
 hyperfine
 strace
@@ -32,15 +33,34 @@ util-linux
 
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }
 
+# schemathesis (PyPI) for tests/api_schemathesis.rs: a venv in build/schemathesis from the pinned
+# tests/schemathesis/requirements.txt (Debian's python3; re-made when the pins change).
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+venv=$repo/build/schemathesis
+reqs=$repo/tests/schemathesis/requirements.txt
+python_tools() {
+    if [ -x "$venv/bin/schemathesis" ] && cmp -s "$reqs" "$venv/requirements.txt"; then return 0; fi
+    if [ "${1:-}" = --check ]; then printf 'missing: schemathesis venv (%s)\n' "$venv"; return 1; fi
+    printf 'install-deps: schemathesis into %s\n' "$venv" >&2
+    rm -rf "$venv"
+    /usr/bin/python3 -m venv "$venv" || die "python3 -m venv failed"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$reqs" || die "pip install -r $reqs failed"
+    cp "$reqs" "$venv/requirements.txt"
+}
+
 # shellcheck disable=SC2086
 missing=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' $PACKAGES 2>/dev/null |
     awk '$2 == "installed" { ok[$1] = 1 } END { n = split(pkgs, p, " "); for (i = 1; i <= n; i++) if (!(p[i] in ok)) print p[i] }' \
         pkgs="$(echo $PACKAGES)")
-[ -n "$missing" ] || exit 0
+if [ -z "$missing" ]; then
+    python_tools "${1:-}"
+    exit
+fi
 missing=$(echo $missing)
 
 if [ "${1:-}" = --check ]; then
     printf 'missing: %s\n' "$missing"
+    python_tools --check
     exit 1
 fi
 
@@ -66,4 +86,5 @@ if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends $mis
     die "apt-get failed for: $missing"
 fi
 rm -f "$log"
+python_tools
 printf 'install-deps: done\n' >&2

@@ -82,9 +82,19 @@ cp -R "$repo/tests/fixtures/ubus/netifd" "$root/.bed/ubus"
 ln -s "$repo/tests/doubles/ifupdown" "$root/sbin/ifup"
 ln -s "$repo/tests/doubles/ifupdown" "$root/sbin/ifdown"
 ln -s "$repo/tests/doubles/init-mptcp" "$root/etc/init.d/mptcp"
-for svc in omr-tracker network dnsmasq; do
+for svc in omr-tracker network dnsmasq firewall openvpn glorytun shadowsocks-rust; do
     ln -s "$repo/tests/doubles/init-service" "$root/etc/init.d/$svc"
 done
+# OMR's tracker hotplug script (feeds:omr-tracker/files/etc/hotplug.d/iface/40-omr-tracker), moved
+# aside by the VPS bypass: a stand-in with the real file's mode and its first lines.
+mkdir -p "$root/etc/hotplug.d/iface"
+cat >"$root/etc/hotplug.d/iface/40-omr-tracker" <<'EOF_HOTPLUG'
+#!/bin/sh
+# stand-in for OMR's omr-tracker hotplug script (restarts the tracker on interface events)
+[ "$ACTION" = ifup ] || [ "$ACTION" = ifdown ] || exit 0
+/etc/init.d/omr-tracker restart "$INTERFACE" >/dev/null 2>&1 &
+EOF_HOTPLUG
+chmod 0755 "$root/etc/hotplug.d/iface/40-omr-tracker"
 
 if [ $live = 1 ]; then
     ln -s /proc "$root/proc"

@@ -368,9 +368,11 @@ pub struct Netns {
 }
 
 impl Netns {
+    /// Named `jmt<pid>-<tag>-<n>`: outside the rig's `jm-*` prefix, so the rig's teardown
+    /// (`rig.sh down`, `make stop`, which take the rig lock these tests do not) never touches it.
     pub fn new(tag: &str) -> Netns {
         let name = format!(
-            "jm-t{}-{}-{}",
+            "jmt{}-{}-{}",
             std::process::id(),
             tag,
             SEQ.fetch_add(1, Ordering::SeqCst)

@@ -129,7 +129,9 @@ RIG_TOOLS="ip tc ss nft python3 ping curl sysctl setsid timeout"
 
 ns_exists() { [ -e "/run/netns/$1" ] && ip netns exec "$1" true 2>/dev/null; }
 # All rig namespaces that exist now (our fixed list plus any other jm-* left by older versions).
-ns_present() { ip netns list 2>/dev/null | awk '{print $1}' | grep "^$NS_PREFIX" || true; }
+# Not the tests' own namespaces (tests/common `Netns::new`, now jmt<pid>-…; older: jm-t<pid>-…): no rig
+# lock, so a `rig.sh down` elsewhere must not kill their processes or delete them mid-test.
+ns_present() { ip netns list 2>/dev/null | awk '{print $1}' | grep "^$NS_PREFIX" | grep -v "^${NS_PREFIX}t[0-9]" || true; }
 
 # proc_running PID: the process exists and is not a zombie (our daemons are reparented to pid 1,
 # which may reap them late; kill -0 succeeds on a zombie).
