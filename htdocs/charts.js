@@ -92,7 +92,8 @@ export function timeChart(container, {series, height = 160, unit = '', range = n
 			legend: {show: true, live: false},
 			select: {show: false},
 			scales: {
-				x: {time: true, range: range ? () => range : undefined},
+				// One point alone: an hour either side (uPlot would otherwise spread it over years).
+				x: {time: true, range: range ? () => range : (u, min, max) => (max > min ? [min, max] : [min - 3600, min + 3600])},
 				y: {range: (u, min, max) => [0, Math.max(max || 0, 1) * 1.1]},
 			},
 			axes: [{stroke: 'currentColor', grid: {show: false}}, {stroke: 'currentColor', label: unit, size: 50}],
