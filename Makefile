@@ -47,6 +47,7 @@ i18n-check: i18n
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --test soak -- -D warnings
 
 # Unit and integration tests (real uci, real ip in namespaces the tests create, real SQLite).
 unit: uci webstack
@@ -64,10 +65,14 @@ test: deps uci webstack lint i18n-check unit fuzz-smoke test-package test-browse
 JM_KILL_RUNS ?= 100
 # schemathesis examples per operation and phase in `make soak` (`make test`: 6, tests/api_schemathesis.rs)
 JM_SOAK_SCHEMATHESIS_EXAMPLES ?= 60
-soak: deps uci webstack
+soak: deps uci webstack build
 	JM_KILL_RUNS=$(JM_KILL_RUNS) $(CARGO) test --test crash_kill -- --nocapture
 	JM_KILL_RUNS=$(JM_KILL_RUNS) flock /tmp/jm-loop.lock $(CARGO) test --test storage_usb finding_1_kill -- --nocapture
 	JM_SCHEMATHESIS_EXAMPLES=$(JM_SOAK_SCHEMATHESIS_EXAMPLES) $(CARGO) test --test api_schemathesis -- --nocapture
+	# fault runs (tests/soak/): WAN flapping, clock jumps, DB fill; then three browser tabs on the rig.
+	# Durations: JM_SOAK_FLAP_SECS (600), JM_SOAK_CLOCK_PHASE_SECS (90), JM_SOAK_FILL_DAYS (90), JM_SOAK_TABS_SECS (1800)
+	$(CARGO) test --test soak -- --nocapture --test-threads 1
+	JM_COLLECTOR_INTERVAL=$${JM_COLLECTOR_INTERVAL:-60} flock -o /tmp/jm-rig.lock tests/browser/run.sh ../soak/tabs.test.mjs
 
 # The release binary for packages: its own target dir, build paths remapped (none inside).
 PKG_TARGET := build/pkg-target

@@ -25,6 +25,10 @@ export function loadUPlot() {
 // Colours work on light and dark backgrounds alike (canvas cannot use currentColor).
 export const COLORS = {down: '#2f9e63', up: '#e07b24', line: '#3b82d6'};
 
+// Lines only, except a series with a single bucket in view: a line needs two points, so the first
+// bucket of a new history (a WAN's first 10 minutes in its card's sparkline) shows as a dot.
+const lonePoint = (u, si, i0, i1) => i1 - i0 < 1;
+
 // A small axis-less line chart. series: [{label, stroke}]. Returns {setData(x, ...ys), destroy()}.
 // x is in seconds; values may contain null (a gap: a counter reset or a missed poll).
 export function sparkline(container, {series, height = 44, windowSec = 300}) {
@@ -41,12 +45,18 @@ export function sparkline(container, {series, height = 44, windowSec = 300}) {
 			select: {show: false},
 			scales: {
 				// x: at most a trailing window of windowSec, so a long history scrolls instead of squeezing.
-				x: {time: false, range: (u, min, max) => (max > min ? [Math.max(min, max - windowSec), max] : [min - 1, min + 1])},
+				// From the data itself: uPlot widens a single value to [0, 2x] before asking, which put a
+				// lone point far off the plot.
+				x: {time: false, range: u => {
+					const xs = u.data[0] || [], lo = xs[0], hi = xs[xs.length - 1];
+					if (typeof lo !== 'number') return [0, 1];
+					return hi > lo ? [Math.max(lo, hi - windowSec), hi] : [lo - 1, lo + 1];
+				}},
 				// y: from zero, so an idle link reads as a flat line at the bottom, not as noise.
 				y: {range: (u, min, max) => [0, Math.max(max || 0, 1) * 1.1]},
 			},
 			axes: [{show: false}, {show: false}],
-			series: [{}, ...series.map(s => ({label: s.label, stroke: s.stroke, width: 1.5, points: {show: false}, spanGaps: false}))],
+			series: [{}, ...series.map(s => ({label: s.label, stroke: s.stroke, width: 1.5, points: {show: lonePoint, fill: s.stroke}, spanGaps: false}))],
 		}, data, container);
 	};
 
@@ -92,12 +102,17 @@ export function timeChart(container, {series, height = 160, unit = '', range = n
 			legend: {show: true, live: false},
 			select: {show: false},
 			scales: {
-				// One point alone: an hour either side (uPlot would otherwise spread it over years).
-				x: {time: true, range: range ? () => range : (u, min, max) => (max > min ? [min, max] : [min - 3600, min + 3600])},
+				// From the data itself: uPlot widens a lone x value to [0, 2x] before asking, which
+				// spread one point over decades; a lone point gets an hour either side.
+				x: {time: true, range: range ? () => range : u => {
+					const xs = u.data[0] || [];
+					const a = xs[0], b = xs[xs.length - 1];
+					return a == null ? [0, 1] : b > a ? [a, b] : [a - 3600, a + 3600];
+				}},
 				y: {range: (u, min, max) => [0, Math.max(max || 0, 1) * 1.1]},
 			},
 			axes: [{stroke: 'currentColor', grid: {show: false}}, {stroke: 'currentColor', label: unit, size: 50}],
-			series: [{}, ...series.map(s => ({label: s.label, stroke: s.stroke, width: 1.5, points: {show: points}, spanGaps: points}))],
+			series: [{}, ...series.map(s => ({label: s.label, stroke: s.stroke, width: 1.5, points: {show: points || lonePoint, fill: s.stroke}, spanGaps: points}))],
 		}, data, container);
 	};
 	const ro = new ResizeObserver(() => {

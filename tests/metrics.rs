@@ -4,6 +4,7 @@
 //! CGI), refused without the token, with a wrong one, and on every other action; and the Grafana
 //! dashboard (docs/grafana/jammonitor.json) checked against the families the action emits.
 mod common;
+use common::metrics::FAMILIES;
 use common::uhttpd::{self, Uhttpd};
 use common::*;
 use jammonitor::store::{ClientTraffic, Sample, Store};
@@ -137,41 +138,6 @@ fn one(samples: &[S], name: &str, labels: &[(&str, &str)]) -> f64 {
     assert_eq!(f.len(), 1, "{name} {labels:?}: {f:?}");
     f[0].value
 }
-
-/// Every family the action can emit (with per-client series on).
-pub const FAMILIES: &[&str] = &[
-    "jammonitor_build_info",
-    "jammonitor_wan_up",
-    "jammonitor_wan_role",
-    "jammonitor_wan_latency_seconds",
-    "jammonitor_wan_tracker_age_seconds",
-    "jammonitor_wan_receive_bytes_total",
-    "jammonitor_wan_transmit_bytes_total",
-    "jammonitor_wan_loss_ratio",
-    "jammonitor_wan_rtt_seconds",
-    "jammonitor_tunnel_up",
-    "jammonitor_tunnel_uptime_seconds",
-    "jammonitor_mptcp_subflows",
-    "jammonitor_mptcp_connections",
-    "jammonitor_mptcp_subflows_limit",
-    "jammonitor_mptcp_endpoints",
-    "jammonitor_ping_rtt_seconds",
-    "jammonitor_ping_loss_ratio",
-    "jammonitor_load1",
-    "jammonitor_load5",
-    "jammonitor_load15",
-    "jammonitor_memory_total_bytes",
-    "jammonitor_memory_available_bytes",
-    "jammonitor_temperature_celsius",
-    "jammonitor_conntrack_entries",
-    "jammonitor_conntrack_max",
-    "jammonitor_uptime_seconds",
-    "jammonitor_collector_up",
-    "jammonitor_collector_last_sample_age_seconds",
-    "jammonitor_database_size_bytes",
-    "jammonitor_client_receive_bytes_total",
-    "jammonitor_client_transmit_bytes_total",
-];
 
 fn seed_clients(root: &TestRoot) {
     let db = root.file("tmp/jammonitor/history.db");

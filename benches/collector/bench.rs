@@ -527,6 +527,40 @@ fn floor_pinger(netns: Option<&str>, hosts: Vec<std::net::Ipv4Addr>, rounds: u32
     .unwrap()
 }
 
+/// JM_BENCH_PROFILE="strace -c -f -p {tid}" (or `perf record -g -t {tid} -o …`, `perf stat
+/// -t {tid}`): runs that command on the pinger thread while the bare floor's 30 rounds run (how
+/// the pinger was profiled); its output goes to target/bench/pinger-<key>.prof, and it is
+/// stopped with SIGINT.
+fn profiler(pid: u32, key: &str) -> Option<std::process::Child> {
+    let cmd = std::env::var("JM_BENCH_PROFILE").ok()?;
+    let tid = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .flatten()
+        .find(|t| {
+            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == "pinger")
+        })?
+        .file_name()
+        .to_string_lossy()
+        .into_owned();
+    let args: Vec<String> = cmd
+        .split_whitespace()
+        .map(|a| a.replace("{tid}", &tid).replace("{key}", key))
+        .collect();
+    let out = repo().join(format!("target/bench/pinger-{key}.prof"));
+    std::fs::create_dir_all(out.parent()?).ok()?;
+    let f = std::fs::File::create(&out).ok()?;
+    eprintln!(
+        "profiling the pinger (tid {tid}): {args:?} → {}",
+        out.display()
+    );
+    Command::new(&args[0])
+        .args(&args[1..])
+        .stdout(f.try_clone().ok()?)
+        .stderr(f)
+        .spawn()
+        .ok()
+}
+
 /// Our pinger per round with 3 targets, then with 3 WANs × 2 targets added (`wan_ping` 0 / 1),
 /// each beside the bare floor pinging the same hosts, in one run (1 s rounds, 30 rounds counted
 /// after a 12 s warm-up).
@@ -581,7 +615,12 @@ fn pinger_bench(root: &Path, netns: Option<&str>, bin: &str) -> Value {
         );
         std::thread::sleep(Duration::from_secs(11));
         let s0 = status(root);
+        let prof = profiler(child.id(), key);
         let floor = floor_pinger(netns, hosts.clone(), 30);
+        if let Some(mut p) = prof {
+            unsafe { libc::kill(p.id() as i32, libc::SIGINT) };
+            let _ = p.wait();
+        }
         // Until the next status write after the floor's 30 rounds.
         let n0 = s0["samples"].as_u64().unwrap_or(0);
         let t0 = Instant::now();
@@ -822,9 +861,10 @@ fn store_bench(dir: &Path) -> Value {
     })
 }
 
-/// A private stand-in for the router: namespace `jm-bench<pid>` with WAN-like veths lan1..lan3
+/// A private stand-in for the router: namespace `jm-t<pid>-bench` (the `jm-t<pid>` prefix of
+/// the tests own namespaces: the rig's teardown leaves it alone) with WAN-like veths lan1..lan3
 /// and tun0, a LAN bridge `wan` with ports cl1..cl3 (8 interfaces, like jm-router), their peers
-/// in `jm-bpeer<pid>`, and pings keeping the counters moving. Removed on drop.
+/// in `jm-t<pid>-bpeer`, and pings keeping the counters moving. Removed on drop.
 struct BenchNs {
     ns: String,
     peer: String,
@@ -835,8 +875,8 @@ impl BenchNs {
     fn new() -> BenchNs {
         let id = std::process::id();
         let b = BenchNs {
-            ns: format!("jm-bench{id}"),
-            peer: format!("jm-bpeer{id}"),
+            ns: format!("jm-t{id}-bench"),
+            peer: format!("jm-t{id}-bpeer"),
             pingers: Vec::new(),
         };
         let (ns, peer) = (b.ns.clone(), b.peer.clone());
@@ -986,36 +1026,55 @@ fn main() {
     );
     let root = make_root(&dir, rig_addrs);
 
-    eprintln!(
-        "[1/3] per sample: {samples} samples at 1 s, {CLIENTS} clients, {FLOWS} conntrack entries …"
-    );
-    let a = per_sample(&root, netns.as_deref(), bin, samples);
+    // BENCH_PARTS=pinger (or side, sample, store; comma-separated) runs only those parts (a
+    // partial run while working on one figure; `make bench` runs all).
+    let parts = std::env::var("BENCH_PARTS").unwrap_or_else(|_| "sample,side,pinger,store".into());
+    let want = |p: &str| parts.split(',').any(|x| x.trim() == p);
+    let a = if want("sample") {
+        eprintln!(
+            "[1/3] per sample: {samples} samples at 1 s, {CLIENTS} clients, {FLOWS} conntrack entries …"
+        );
+        per_sample(&root, netns.as_deref(), bin, samples)
+    } else {
+        Value::Null
+    };
     eprintln!("{a}");
-    eprintln!("[2/3] side by side with vnstatd for {secs} s …");
-    let b = side_by_side(&root, netns.as_deref(), bin, secs, &dir);
+    let b = if want("side") {
+        eprintln!("[2/3] side by side with vnstatd for {secs} s …");
+        side_by_side(&root, netns.as_deref(), bin, secs, &dir)
+    } else {
+        Value::Null
+    };
     eprintln!("{b}");
-    eprintln!("[3b] pinger per round: 3 targets vs 3 targets + 3 WANs × 2, and the bare floor …");
-    let pb = pinger_bench(&root, netns.as_deref(), bin);
+    let pb = if want("pinger") {
+        eprintln!(
+            "[3b] pinger per round: 3 targets vs 3 targets + 3 WANs × 2, and the bare floor …"
+        );
+        pinger_bench(&root, netns.as_deref(), bin)
+    } else {
+        Value::Null
+    };
     eprintln!("{pb}");
-    eprintln!("[3/3] store: 30 simulated days, queries …");
-    let c = store_bench(&dir);
+    let c = if want("store") {
+        eprintln!("[3/3] store: 30 simulated days, queries …");
+        store_bench(&dir)
+    } else {
+        Value::Null
+    };
     let _ = std::fs::remove_dir_all(&dir);
     drop(private);
 
-    let worst_query = c["queries"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|q| q["with_open_ms_max"].as_f64().unwrap())
-        .fold(0.0, f64::max);
-    let pinger_ok = pb["targets3"]["ours_us_per_round"]
-        .as_f64()
-        .is_some_and(|v| v <= 100.0);
+    let worst_query = c["queries"].as_object().map(|q| {
+        q.values()
+            .map(|q| q["with_open_ms_max"].as_f64().unwrap_or(f64::NAN))
+            .fold(0.0, f64::max)
+    });
     let budgets = json!({
-        "pinger_us_per_round<=100": pinger_ok,
-        "sample_cpu_ms<=5": a["sample_cpu_ms_p95"].as_f64().unwrap() <= 5.0,
-        "rss_kb<=4096": a["peak_rss_kb"].as_u64().unwrap() <= 4096,
-        "query_ms<=20": worst_query <= 20.0,
+        "pinger_us_per_round<=100": pb["targets3_wans3x2"]["ours_us_per_round"].as_f64().map(|v| v <= 100.0),
+        "sample_cpu_ms<=5": a["sample_cpu_ms_p95"].as_f64().map(|v| v <= 5.0),
+        "rss_kb<=4096": a["peak_rss_kb"].as_u64().map(|v| v <= 4096),
+        "rss<=vnstatd": b["rss_ratio_ours_over_vnstatd"].as_f64().map(|v| v <= 1.0),
+        "query_ms<=20": worst_query.map(|w| w <= 20.0),
     });
     let report = json!({"namespace": netns, "per_sample": a, "side_by_side": b, "pinger": pb, "store": c, "budgets": budgets});
     let out = repo().join("target/bench");
@@ -1031,186 +1090,228 @@ fn main() {
             .map(|x| format!("{x:.2}"))
             .unwrap_or_else(|| "n/a".into())
     };
-    println!(
-        "collector per sample ({} interfaces, {CLIENTS} clients, {FLOWS} conntrack entries, {} samples):",
-        a["interfaces"], a["samples"]
-    );
-    println!(
-        "  main-thread CPU/sample   median {} ms, p95 {} ms, max {} ms   (budget 5 ms)",
-        f(&a["sample_cpu_ms_median"]),
-        f(&a["sample_cpu_ms_p95"]),
-        f(&a["sample_cpu_ms_max"])
-    );
-    println!(
-        "  process CPU/sample       {} ms (incl. pinger thread, start-up)",
-        f(&a["process_cpu_ms_per_sample"])
-    );
-    println!(
-        "  peak RSS                 {} kB   (budget 4096 kB)",
-        a["peak_rss_kb"]
-    );
-    println!(
-        "side by side, {} s (minus a 5 s run for start-up), same interfaces:",
-        b["window_s"]
-    );
-    for who in ["ours", "vnstatd"] {
-        let w = &b[who];
+    if !a.is_null() {
         println!(
-            "  {who:<8} {} ms CPU per hour steady (start-up {} ms), peak RSS {} kB   [{}]",
-            f(&w["cpu_ms_per_hour"]),
-            f(&w["startup_cpu_ms"]),
-            w["peak_rss_kb"],
-            w["schedule"].as_str().unwrap_or("")
+            "collector per sample ({} interfaces, {CLIENTS} clients, {FLOWS} conntrack entries, {} samples):",
+            a["interfaces"], a["samples"]
+        );
+        println!(
+            "  main-thread CPU/sample   median {} ms, p95 {} ms, max {} ms   (budget 5 ms)",
+            f(&a["sample_cpu_ms_median"]),
+            f(&a["sample_cpu_ms_p95"]),
+            f(&a["sample_cpu_ms_max"])
+        );
+        println!(
+            "  process CPU/sample       {} ms (incl. pinger thread, start-up)",
+            f(&a["process_cpu_ms_per_sample"])
+        );
+        println!(
+            "  peak RSS                 {} kB   (budget 4096 kB)",
+            a["peak_rss_kb"]
         );
     }
-    println!(
-        "  our pinger thread        {} µs CPU per round ({} rounds)",
-        f(&b["ours"]["ping_cpu_us_per_round"]),
-        b["ours"]["ping_rounds"]
-    );
-    for who in ["ours", "vnstatd"] {
-        let r = &b["rss_breakdown"][who];
+    if !b.is_null() {
         println!(
-            "  RSS {who:<8} anon {} kB, file-backed {} kB: {}",
-            r["anon_kb"], r["file_kb"], r["by_mapping_kb"]
+            "side by side, {} s (minus a 5 s run for start-up), same interfaces:",
+            b["window_s"]
+        );
+        for who in ["ours", "vnstatd"] {
+            let w = &b[who];
+            println!(
+                "  {who:<8} {} ms CPU per hour steady (start-up {} ms), peak RSS {} kB   [{}]",
+                f(&w["cpu_ms_per_hour"]),
+                f(&w["startup_cpu_ms"]),
+                w["peak_rss_kb"],
+                w["schedule"].as_str().unwrap_or("")
+            );
+        }
+        println!(
+            "  our pinger thread        {} µs CPU per round ({} rounds)",
+            f(&b["ours"]["ping_cpu_us_per_round"]),
+            b["ours"]["ping_rounds"]
+        );
+        for who in ["ours", "vnstatd"] {
+            let r = &b["rss_breakdown"][who];
+            println!(
+                "  RSS {who:<8} anon {} kB, file-backed {} kB: {}",
+                r["anon_kb"], r["file_kb"], r["by_mapping_kb"]
+            );
+        }
+        println!(
+            "  ratio ours/vnstatd       CPU {}×, RSS {}×",
+            f(&b["cpu_ratio_ours_over_vnstatd"]),
+            f(&b["rss_ratio_ours_over_vnstatd"])
         );
     }
-    println!(
-        "  ratio ours/vnstatd       CPU {}×, RSS {}×",
-        f(&b["cpu_ratio_ours_over_vnstatd"]),
-        f(&b["rss_ratio_ours_over_vnstatd"])
-    );
-    println!(
-        "store after 30 simulated days (8 interfaces, 50 clients, 3 ping targets, default retention):"
-    );
-    println!(
-        "  DB {} bytes, flash checkpoint {} bytes ({} ms), {} µs per sample write",
-        c["db_bytes"],
-        c["checkpoint_bytes"],
-        f(&c["checkpoint_ms"]),
-        f(&c["write_us_per_sample"])
-    );
-    for (k, q) in c["queries"].as_object().unwrap() {
+    if !c.is_null() {
         println!(
-            "  query {k:<14} warm median {} ms, with open median {} ms, max {} ms   (budget 20 ms)",
-            f(&q["warm_ms_median"]),
-            f(&q["with_open_ms_median"]),
-            f(&q["with_open_ms_max"])
+            "store after 30 simulated days (8 interfaces, 50 clients, 3 ping targets, default retention):"
+        );
+        println!(
+            "  DB {} bytes, flash checkpoint {} bytes ({} ms), {} µs per sample write",
+            c["db_bytes"],
+            c["checkpoint_bytes"],
+            f(&c["checkpoint_ms"]),
+            f(&c["write_us_per_sample"])
+        );
+        for (k, q) in c["queries"].as_object().into_iter().flatten() {
+            println!(
+                "  query {k:<14} warm median {} ms, with open median {} ms, max {} ms   (budget 20 ms)",
+                f(&q["warm_ms_median"]),
+                f(&q["with_open_ms_median"]),
+                f(&q["with_open_ms_max"])
+            );
+        }
+        println!(
+            "  reference: daily totals from 30 d of raw minutes ({} rows): median {} ms",
+            c["raw_minutes_reference"]["rows"],
+            f(&c["raw_minutes_reference"]["daily_from_minutes_ms_median"])
         );
     }
-    println!(
-        "  reference: daily totals from 30 d of raw minutes ({} rows): median {} ms",
-        c["raw_minutes_reference"]["rows"],
-        f(&c["raw_minutes_reference"]["daily_from_minutes_ms_median"])
-    );
-    println!("pinger per round (thread CPU, same run, 1 s rounds):");
-    for k in ["targets3", "targets3_wans3x2"] {
-        let v = &pb[k];
+    if !pb.is_null() {
+        println!("pinger per round (thread CPU, same run, 1 s rounds):");
+        for k in ["targets3", "targets3_wans3x2"] {
+            let v = &pb[k];
+            println!(
+                "  {k:<18} ours {} µs, bare floor {} µs ({} rounds)",
+                f(&v["ours_us_per_round"]),
+                f(&v["floor_us_per_round"]),
+                v["rounds"]
+            );
+        }
         println!(
-            "  {k:<18} ours {} µs, bare floor {} µs ({} rounds)",
-            f(&v["ours_us_per_round"]),
-            f(&v["floor_us_per_round"]),
-            v["rounds"]
+            "  ratio with WANs / 3 targets: ours {}×, floor {}×   (budget: 3 targets ≤ 100 µs)",
+            f(&pb["ratio_ours"]),
+            f(&pb["ratio_floor"])
         );
     }
-    println!(
-        "  ratio with WANs / 3 targets: ours {}×, floor {}×   (budget: 3 targets ≤ 100 µs)",
-        f(&pb["ratio_ours"]),
-        f(&pb["ratio_floor"])
-    );
     println!("budgets: {budgets}");
     println!("(full results: target/bench/collector.json)");
     bench_lines(&a, &b, &pb, &c);
 }
 
-/// The figures in the format benches/run.sh gathers (benches/report.rs).
+/// The figures in the format benches/run.sh gathers (benches/report/mod.rs); a part left out
+/// by BENCH_PARTS prints nothing.
 fn bench_lines(a: &Value, b: &Value, pb: &Value, c: &Value) {
     let n = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
     report::about(
         "collector",
         "The collector daemon: per-sample CPU and RSS on a router-like namespace (1 s interval), \
          side by side with vnStat's daemon (vnstatd) on the same interfaces in the same window, the \
-         pinger's CPU per round against a bare ICMP floor, and the store after 30 simulated days.",
+         pinger's CPU per round (3 targets, then 3 WANs x 2 targets added) against a bare ICMP \
+         floor pinging the same hosts, and the store after 30 simulated days.",
     );
-    let window = format!("{} s window, production schedules", b["window_s"]);
-    if b["vnstatd"]["available"].as_bool() == Some(true) {
-        report::vs(
-            "collector.cpu_per_hour",
-            n(&b["ours"]["cpu_ms_per_hour"]),
-            "ms/h",
-            "vnstatd",
-            n(&b["vnstatd"]["cpu_ms_per_hour"]),
-            "-",
-            &window,
-        );
-        report::vs(
-            "collector.peak_rss",
-            n(&b["ours"]["peak_rss_kb"]),
-            "kB",
-            "vnstatd",
-            n(&b["vnstatd"]["peak_rss_kb"]),
-            "value<=4096",
-            &window,
-        );
-    } else {
-        report::abs(
-            "collector.cpu_per_hour",
-            n(&b["ours"]["cpu_ms_per_hour"]),
-            "ms/h",
-            "-",
-            "vnstatd not installed: no baseline",
-        );
-    }
-    report::abs(
-        "collector.sample_cpu_p95",
-        n(&a["sample_cpu_ms_p95"]),
-        "ms",
-        "value<=5",
-        &format!(
-            "main thread per sample, {} clients, {} conntrack entries",
-            a["clients"], a["conntrack_entries"]
-        ),
-    );
-    report::abs(
-        "collector.peak_rss_1s_samples",
-        n(&a["peak_rss_kb"]),
-        "kB",
-        "value<=4096",
-        "",
-    );
-    for k in ["targets3", "targets3_wans3x2"] {
-        report::vs(
-            &format!("collector.pinger_round_{k}"),
-            n(&pb[k]["ours_us_per_round"]),
-            "us",
-            "bare-icmp-floor",
-            n(&pb[k]["floor_us_per_round"]),
-            if k == "targets3" { "value<=100" } else { "-" },
-            &format!("{} rounds", pb[k]["rounds"]),
-        );
-    }
-    report::abs(
-        "collector.db_bytes_30_days",
-        n(&c["db_bytes"]),
-        "bytes",
-        "-",
-        "8 interfaces, 50 clients, 3 ping targets, default retention",
-    );
-    let reference = n(&c["raw_minutes_reference"]["daily_from_minutes_ms_median"]);
-    if let Some(q) = c["queries"].as_object() {
-        for (k, q) in q {
+    if !b.is_null() {
+        let window = format!("{} s window, production schedules", b["window_s"]);
+        if b["vnstatd"]["available"].as_bool() == Some(true) {
             report::vs(
-                &format!("collector.query_{k}"),
-                n(&q["with_open_ms_median"]),
-                "ms",
-                "daily-totals-from-raw-minutes",
-                reference,
-                "value<=20",
+                "collector.cpu_per_hour",
+                n(&b["ours"]["cpu_ms_per_hour"]),
+                "ms/h",
+                "vnstatd",
+                n(&b["vnstatd"]["cpu_ms_per_hour"]),
+                "-",
+                &window,
+            );
+            // Issue 11: peak RSS no more than vnstatd's in the same run.
+            let r = &b["rss_breakdown"];
+            report::vs(
+                "collector.peak_rss",
+                n(&b["ours"]["peak_rss_kb"]),
+                "kB",
+                "vnstatd",
+                n(&b["vnstatd"]["peak_rss_kb"]),
+                "ratio<=1",
                 &format!(
-                    "with open; max {} ms",
-                    report::fmt(n(&q["with_open_ms_max"]))
+                    "{window}; ours anon {} kB + file-backed {} kB, vnstatd anon {} kB + file-backed {} kB",
+                    r["ours"]["anon_kb"],
+                    r["ours"]["file_kb"],
+                    r["vnstatd"]["anon_kb"],
+                    r["vnstatd"]["file_kb"]
                 ),
             );
+        } else {
+            report::abs(
+                "collector.cpu_per_hour",
+                n(&b["ours"]["cpu_ms_per_hour"]),
+                "ms/h",
+                "-",
+                "vnstatd not installed: no baseline",
+            );
+        }
+    }
+    if !a.is_null() {
+        report::abs(
+            "collector.sample_cpu_p95",
+            n(&a["sample_cpu_ms_p95"]),
+            "ms",
+            "value<=5",
+            &format!(
+                "main thread per sample, {} clients, {} conntrack entries",
+                a["clients"], a["conntrack_entries"]
+            ),
+        );
+        report::abs(
+            "collector.peak_rss_1s_samples",
+            n(&a["peak_rss_kb"]),
+            "kB",
+            "-",
+            "samples every second (not the production schedule)",
+        );
+    }
+    if !pb.is_null() {
+        for k in ["targets3", "targets3_wans3x2"] {
+            report::vs(
+                &format!("collector.pinger_round_{k}"),
+                n(&pb[k]["ours_us_per_round"]),
+                "us",
+                "bare-icmp-floor",
+                n(&pb[k]["floor_us_per_round"]),
+                "value<=100",
+                &format!(
+                    "{} pings per round, {} rounds; floor: one raw socket, sendto/poll/recv only",
+                    pb[k]["hosts"], pb[k]["rounds"]
+                ),
+            );
+        }
+        // Issue 19: the WANs' pings against today's 3-target pinger, in the same run.
+        report::vs(
+            "collector.pinger_round_wans3x2_added",
+            n(&pb["targets3_wans3x2"]["ours_us_per_round"]),
+            "us",
+            "pinger-3-targets",
+            n(&pb["targets3"]["ours_us_per_round"]),
+            "-",
+            &format!(
+                "the bare floor grows {}x for the same pings",
+                report::fmt(n(&pb["ratio_floor"]))
+            ),
+        );
+    }
+    if !c.is_null() {
+        report::abs(
+            "collector.db_bytes_30_days",
+            n(&c["db_bytes"]),
+            "bytes",
+            "-",
+            "8 interfaces, 50 clients, 3 ping targets, default retention",
+        );
+        let reference = n(&c["raw_minutes_reference"]["daily_from_minutes_ms_median"]);
+        if let Some(q) = c["queries"].as_object() {
+            for (k, q) in q {
+                report::vs(
+                    &format!("collector.query_{k}"),
+                    n(&q["with_open_ms_median"]),
+                    "ms",
+                    "daily-totals-from-raw-minutes",
+                    reference,
+                    "value<=20",
+                    &format!(
+                        "with open; max {} ms",
+                        report::fmt(n(&q["with_open_ms_max"]))
+                    ),
+                );
+            }
         }
     }
 }

@@ -20,6 +20,7 @@ iptables
 e2fsprogs
 chromium
 python3-venv
+faketime
 vnstat
 hyperfine
 strace
@@ -29,6 +30,7 @@ iproute2
 python3
 gettext
 util-linux
+prometheus
 "
 
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }

@@ -3,7 +3,8 @@
 # the real server: uhttpd + rpcd + the CGI + the simulated router (tests/rig). If a server is already
 # running (make run, or tests/rig/serve.sh start), its .run/server.env is used as is. Otherwise
 # this script brings the rig up, starts the server and some client traffic, and stops exactly
-# what it started when the tests end. Extra args go to node --test (e.g. --test-name-pattern=…).
+# what it started when the tests end. Extra args go to node --test (e.g. --test-name-pattern=…, with
+# the `=`); test files or folders among them run alone (default: test/).
 set -Eeuo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -95,4 +96,9 @@ else
     echo "browser tests: no collector ($COLLECTOR not built, or not rig mode): its tests will fail" >&2
 fi
 
-node --test --test-concurrency=1 --test-reporter=spec "$@" test/
+# Test files or folders among the arguments (`run.sh test/linkhist.test.mjs`) run alone; without
+# any, every file in test/.
+paths=()
+for a in "$@"; do case $a in -*) ;; *) paths+=("$a") ;; esac; done
+[ ${#paths[@]} -gt 0 ] || set -- "$@" test/
+node --test --test-concurrency=1 --test-reporter=spec "$@"

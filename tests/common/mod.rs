@@ -5,6 +5,7 @@
 //! that clean up after themselves.
 #![allow(dead_code)]
 
+pub mod metrics;
 pub mod uhttpd;
 
 use serde_json::Value;

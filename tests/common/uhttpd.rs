@@ -1,6 +1,7 @@
 //! The router's web server for tests and benchmarks: uhttpd (built from tests/vendor/openwrt)
 //! with OpenWrt's flags, in a private mount namespace where the test root's etc/ and var/run/
-//! are bound over /etc and /run: the CGI then runs exactly as on the router — exec'd by uhttpd
+//! are bound over /etc and /run (plus any `binds` a test adds; not /tmp, which holds the test
+//! roots themselves): the CGI then runs exactly as on the router — exec'd by uhttpd
 //! with its wiped environment, root `/`, asking the root's real rpcd over
 //! /var/run/ubus/ubus.sock — with no wrapper in front of it. Nothing of the host changes (the
 //! binds exist only in that namespace). It listens on 127.0.0.1 of the network namespace it is
@@ -30,6 +31,17 @@ impl Uhttpd {
     }
 
     pub fn start_in(root: &TestRoot, port: u16, netns: Option<&str>) -> Uhttpd {
+        Self::start_with(root, port, netns, &[])
+    }
+
+    /// `binds`: (directory, mount point) pairs bound in uhttpd's mount namespace after the
+    /// root's, e.g. a fixture over /sys/class/thermal where this machine has no sensor.
+    pub fn start_with(
+        root: &TestRoot,
+        port: u16,
+        netns: Option<&str>,
+        binds: &[(std::path::PathBuf, &str)],
+    ) -> Uhttpd {
         let www = root.file("www");
         let cgi = www.join("cgi-bin");
         std::fs::create_dir_all(&cgi).unwrap();
@@ -54,12 +66,16 @@ impl Uhttpd {
         let conf = root.file("httpd.conf");
         std::fs::write(&conf, "").unwrap();
         let uhttpd = repo().join("build/webstack/bin/uhttpd");
+        let mut all = vec![(root.file("etc"), "/etc"), (root.file("var/run"), "/run")];
+        all.extend(binds.iter().cloned());
+        let mounts: String = all
+            .iter()
+            .map(|(dir, at)| format!("mount --bind '{}' '{at}' && ", dir.display()))
+            .collect();
         let script = format!(
-            "mount --bind '{etc}' /etc && mount --bind '{run}' /run && exec '{uhttpd}' -f -p 127.0.0.1:{port} \
+            "{mounts}exec '{uhttpd}' -f -p 127.0.0.1:{port} \
              -h '{www}' -r OpenWrt -x /cgi-bin -u /ubus -U /var/run/ubus/ubus.sock -t 60 -T 30 -k 20 \
              -A 1 -n 3 -N 100 -R -c '{conf}'",
-            etc = root.file("etc").display(),
-            run = root.file("var/run").display(),
             uhttpd = uhttpd.display(),
             www = www.display(),
             conf = conf.display(),
