@@ -15,7 +15,9 @@ export class ApiError extends Error {
 	}
 }
 
-export function createApi({sessionId, apiBase = '/cgi-bin/jammonitor/api/'}) {
+// onBypass(value): the `X-JM-Bypass` header of every answer (off | on | changing), so the
+// page follows the VPS bypass without polling for it (htdocs/bypass.js).
+export function createApi({sessionId, apiBase = '/cgi-bin/jammonitor/api/', onBypass}) {
 	const base = apiBase.endsWith('/') ? apiBase : apiBase + '/';
 
 	async function send(method, action, {query, body, timeoutMs = DEFAULT_TIMEOUT_MS, signal} = {}) {
@@ -41,6 +43,8 @@ export function createApi({sessionId, apiBase = '/cgi-bin/jammonitor/api/'}) {
 			if (e.name === 'AbortError') throw e; // caller cancelled: not an error to show
 			throw new ApiError('network', 'Cannot reach the router', 0);
 		}
+		const bypass = res.headers.get('X-JM-Bypass');
+		if (bypass && onBypass) onBypass(bypass);
 		try {
 			return await readResponse(res);
 		} catch (e) {

@@ -6,6 +6,7 @@ import * as i18n from './i18n.js';
 import {createApi} from './api.js';
 import * as errors from './errors.js';
 import {createPoller} from './poll.js';
+import {createBypass} from './bypass.js';
 import * as overview from './tabs/overview.js';
 import * as wan from './tabs/wan.js';
 import * as interfaces from './tabs/interfaces.js';
@@ -63,7 +64,11 @@ function ensureStyle() {
 export async function mount(container, {sessionId, apiBase = '/cgi-bin/jammonitor/api/', canWrite} = {}) {
 	ensureStyle();
 	await i18n.init();
-	const api = createApi({sessionId, apiBase});
+	// VPS bypass: its state for every tab, and its banner while on (htdocs/bypass.js). Every
+	// answer's X-JM-Bypass header tells it when to ask for the details.
+	let bypass = null;
+	const api = createApi({sessionId, apiBase, onBypass: v => bypass && bypass.observe(v)});
+	bypass = createBypass({api});
 	// canWrite: true/false when the host knows (LuCI ACL), undefined = the server decides per request.
 	const readOnly = canWrite === false;
 
@@ -74,7 +79,7 @@ export async function mount(container, {sessionId, apiBase = '/cgi-bin/jammonito
 		h('div', {class: 'jm-top'},
 			h('h2', {class: 'jm-title', text: 'JamMonitor'}),
 			readOnly ? h('span', {class: 'jm-badge jm-warn', text: _('Read-only session'), title: _('Changes are disabled for this session.')}) : null),
-		banner,
+		banner, bypass.banner,
 		h('div', {class: 'jm-body'}, nav, panel));
 	i18n.applyDir(root);
 
@@ -108,7 +113,7 @@ export async function mount(container, {sessionId, apiBase = '/cgi-bin/jammonito
 	};
 
 	const ctx = {
-		api, canWrite, readOnly, session,
+		api, canWrite, readOnly, session, bypass,
 		// Write controls (later tabs) pass through here: disabled for read-only sessions.
 		guardWrite(el) {
 			if (readOnly) { el.disabled = true; el.title = _('Read-only session: changes are disabled.'); }
@@ -174,6 +179,7 @@ export async function mount(container, {sessionId, apiBase = '/cgi-bin/jammonito
 
 	function unmount() {
 		poller.destroy();
+		bypass.destroy();
 		window.removeEventListener('hashchange', onHash);
 		for (const t of instances.values()) t.destroy();
 		instances.clear();

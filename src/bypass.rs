@@ -26,6 +26,18 @@ pub fn changing(root: &Root) -> bool {
     root.path(WRITE_JOURNAL).exists()
 }
 
+/// The `X-JM-Bypass` header of every authorized answer: `changing` (an enable or disable is in
+/// progress or awaits recovery), `on` or `off`.
+pub fn header(root: &Root) -> &'static str {
+    if changing(root) {
+        "changing"
+    } else if root.path(JOURNAL).exists() {
+        "on"
+    } else {
+        "off"
+    }
+}
+
 pub fn refuse_if_active(root: &Root) -> ApiResult<()> {
     if root.path(JOURNAL).exists() {
         Err(ApiError::new(

@@ -40,7 +40,12 @@ fn answer() -> Response {
         root: &root,
         req: &req,
     };
-    handler(&ctx).unwrap_or_else(|e| Response::error(&e))
+    let mut resp = handler(&ctx).unwrap_or_else(|e| Response::error(&e));
+    // Every authorized answer says whether the VPS bypass is on (two stat calls), so each tab's
+    // own poll keeps the page's bypass banner current without a request of its own.
+    resp.headers
+        .push(("X-JM-Bypass", crate::bypass::header(&root).to_string()));
+    resp
 }
 
 /// The whole CGI run: exactly one answer on stdout.

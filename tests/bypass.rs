@@ -49,6 +49,17 @@ impl Bed {
             .run(&self.root)
             .data()
     }
+    /// The X-JM-Bypass header of an authorized answer.
+    fn header(&self) -> String {
+        let r = Req::get("session", &self.rw)
+            .in_netns(&self.ns.name)
+            .run(&self.root);
+        r.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("X-JM-Bypass"))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
     fn calls(&self) -> String {
         self.root.read("var/run/doubles/calls.log")
     }
@@ -110,6 +121,7 @@ fn enable_turns_everything_off_and_disable_restores_every_byte() {
         "the Primary would carry the traffic"
     );
     assert_eq!(st["impact"]["bonding_off"], json!(["wan1", "wan2", "wan3"]));
+    assert_eq!(b.header(), "off");
     b.clear_calls();
 
     let r = b.post("bypass.enable", &json!({"confirm": true}));
@@ -195,6 +207,7 @@ fn enable_turns_everything_off_and_disable_restores_every_byte() {
         b.endpoint_devs()
     );
     let st = b.get("bypass");
+    assert_eq!(b.header(), "on", "every answer tells the page");
     assert_eq!(st["active"], true);
     assert_eq!(st["state"], "on");
     assert_eq!(st["wan"]["name"], "wan1");
@@ -367,4 +380,24 @@ fn failed_apply_rolls_back_completely() {
             == 0
     );
     assert_eq!(b.get("bypass")["state"], "off");
+}
+
+/// A record that cannot be read still counts as on: WAN writes stay refused, the state read
+/// answers (the banner shows) and says what is wrong, and disable refuses rather than guess.
+#[test]
+fn an_unreadable_record_is_on_and_reported() {
+    let b = bed("byp5");
+    b.root.write("etc/jammonitor/bypass.json", "{}\n");
+    let st = b.get("bypass");
+    assert_eq!(st["active"], true);
+    assert_eq!(st["state"], "on");
+    assert!(st["error"].as_str().unwrap().contains("unreadable"), "{st}");
+    assert_eq!(b.header(), "on");
+    let r = b.post("wan.roles", &json!({"roles": {"wan2": "master"}}));
+    assert_eq!(r.error_code(), "bypass_active");
+    let before = b.root.configs();
+    let r = b.post("bypass.disable", &json!({}));
+    assert_eq!(r.status, 500, "{}", String::from_utf8_lossy(&r.body));
+    assert!(b.root.configs() == before);
+    assert!(b.root.file("etc/jammonitor/bypass.json").exists());
 }

@@ -10,6 +10,7 @@ import {block, row, dl, badge, upBadge, roleBadge, emptyNote, configErrors} from
 import {sparkline, COLORS} from '../charts.js';
 import {createThroughput} from '../throughput.js';
 import {outageText} from './wan/history.js';
+import {overviewBlock} from '../bypass.js';
 
 export const INTERVAL_MS = 5000;
 // The last outage per WAN (wan.history, brief) changes by the minute: fetched in the same poll.
@@ -19,7 +20,8 @@ const PING_NAMES = {internet: gettext_noop('Internet'), vps: gettext_noop('VPS')
 const rttText = v => (typeof v === 'number' && v > 0 && v < 1
 	? v.toLocaleString(currentLang(), {maximumSignificantDigits: 2}) + ' ms' : fmt.ms(v));
 
-export function create({api}) {
+export function create(ctx) {
+	const {api} = ctx;
 	const b = {
 		tunnel: block(_('VPN / Tunnel')),
 		system: block(_('System health')),
@@ -31,7 +33,10 @@ export function create({api}) {
 	};
 	const cfgErr = configErrors();
 	cfgErr.el.classList.add('jm-wide');
-	const el = h('div', {class: 'jm-grid', 'data-panel': 'overview'}, cfgErr.el, Object.values(b).map(x => x.el));
+	// The VPS bypass toggle sits beside the tunnel it turns off (htdocs/bypass.js).
+	const byp = ctx.bypass ? overviewBlock(ctx) : null;
+	const el = h('div', {class: 'jm-grid', 'data-panel': 'overview'}, cfgErr.el,
+		Object.values(b).map(x => x.el).flatMap(x => (x === b.tunnel.el && byp ? [x, byp.el] : [x])));
 	const tp = createThroughput();
 	const charts = new Map(); // dev → {chart, rx, tx}
 	const pingCharts = new Map(); // target name → {chart, value}
@@ -86,7 +91,28 @@ export function create({api}) {
 			row(_('Peer'), t.peer || fmt.DASH),
 			row(_('Tunnel uptime'), fmt.duration(t.uptime_s)),
 			row(_('VPS address'), vps.address || fmt.DASH, {title: vps.source || undefined}),
-		]));
+		]), (Array.isArray(t.wireguard) ? t.wireguard : []).map(wireguard));
+	}
+
+	// One WireGuard interface (omrvpn itself or a per-WAN wgwanN): its peers as the kernel reports them.
+	function wireguard(w) {
+		const why = {
+			no_wireguard: _('The kernel has no WireGuard support.'),
+			no_device: _('The WireGuard device does not exist.'),
+			error: _('The WireGuard device could not be read.'),
+		};
+		const peers = Array.isArray(w.peers) ? w.peers : [];
+		const body = w.status !== 'ok' ? emptyNote(why[w.status] || why.error)
+			: !peers.length ? emptyNote(_('No peer configured.'))
+				: peers.map(p => dl([
+					row(_('Peer public key'), h('code', {class: 'jm-key', text: p.public_key})),
+					row(_('Endpoint'), p.endpoint || fmt.DASH),
+					row(_('Latest handshake'), p.latest_handshake_age_s == null ? _('Never') : fmt.age(p.latest_handshake_age_s),
+						{title: p.latest_handshake ? fmt.datetime(p.latest_handshake) : undefined}),
+					row(_('Transfer'), _f('{rx} received, {tx} sent', {rx: fmt.bytes(p.rx_bytes), tx: fmt.bytes(p.tx_bytes)})),
+				]));
+		return h('section', {class: 'jm-wg', 'data-wg': w.interface},
+			h('h4', {class: 'jm-wg-title', text: _f('WireGuard: {name}', {name: w.interface})}), body);
 	}
 
 	function renderSystem(s) {
@@ -334,6 +360,7 @@ export function create({api}) {
 	return {
 		el, intervalMs: INTERVAL_MS, refresh, tick,
 		destroy() {
+			if (byp) byp.destroy();
 			for (const c of [...charts.values(), ...pingCharts.values()]) c.chart.destroy();
 			charts.clear();
 			pingCharts.clear();

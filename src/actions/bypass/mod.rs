@@ -91,15 +91,26 @@ fn wan_json(w: &WanRec) -> Value {
 pub fn status(ctx: &Ctx) -> ApiResult<Response> {
     ctx.req.query.only(&[])?;
     let root = ctx.root;
-    let rec = bypass::read(root)?;
+    // A record that cannot be read still means "on" (WAN writes stay refused): the banner shows,
+    // and the answer says what is wrong rather than failing every tab's poll.
+    let (rec, problem) = match bypass::read(root) {
+        Ok(r) => (r, None),
+        Err(e) => (None, Some(e.message)),
+    };
     let pending = journal::open(root, "bypass")?;
-    let state = match (&pending, &rec) {
+    let state = match (&pending, rec.is_some() || problem.is_some()) {
         (Some(j), _) if j.intent == "bypass.enable" => "enabling",
         (Some(_), _) => "disabling",
-        (None, Some(_)) => "on",
-        (None, None) => "off",
+        (None, true) => "on",
+        (None, false) => "off",
     };
     let job = pending.as_ref().and_then(|j| j.job.clone());
+    if let Some(p) = problem {
+        return Ok(Response::ok(json!({
+            "active": true, "state": state, "job": job, "since": null, "wan": null,
+            "wans": [], "stopped": [], "hotplug_aside": false, "error": p,
+        })));
+    }
     let installed: Vec<&str> = SERVICES
         .iter()
         .filter(|s| services::installed(root, **s))
