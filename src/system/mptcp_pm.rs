@@ -1,7 +1,9 @@
 //! MPTCP endpoints and limits from the kernel's path manager over generic netlink (`mptcp_pm`,
 //! what `ip mptcp endpoint show` / `ip mptcp limits` ask), without a child process.
 
-use super::netlink::{NLM_F_DUMP, Socket, attr, attrs, u32_at};
+#[cfg(test)]
+use super::netlink::attr;
+use super::netlink::{NLM_F_DUMP, Socket, attrs, genl, genl_family, u32_at};
 use nix::sys::socket::SockProtocol;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -19,10 +21,6 @@ pub struct Limits {
     pub add_addr_accepted: Option<u64>,
 }
 
-const GENL_ID_CTRL: u16 = 0x10;
-const CTRL_CMD_GETFAMILY: u8 = 3;
-const CTRL_ATTR_FAMILY_ID: u16 = 1;
-const CTRL_ATTR_FAMILY_NAME: u16 = 2;
 const MPTCP_PM_VER: u8 = 1;
 const CMD_GET_ADDR: u8 = 3;
 const CMD_GET_LIMITS: u8 = 6;
@@ -43,30 +41,12 @@ const FLAGS: [(u32, &str); 5] = [
     (16, "implicit"),
 ];
 
-fn genl(cmd: u8, version: u8, attrs: &[u8]) -> Vec<u8> {
-    let mut v = vec![cmd, version, 0, 0];
-    v.extend_from_slice(attrs);
-    v
-}
-
-/// The family id of `mptcp_pm`, or `None` without kernel MPTCP.
-fn family(sock: &Socket) -> Option<u16> {
-    let req = genl(
-        CTRL_CMD_GETFAMILY,
-        1,
-        &attr(CTRL_ATTR_FAMILY_NAME, b"mptcp_pm\0"),
-    );
-    let answer = sock.exchange(GENL_ID_CTRL, 0, &req).ok()?;
-    let (_, id) = attrs(answer.first()?.get(4..)?).find(|(k, _)| *k == CTRL_ATTR_FAMILY_ID)?;
-    Some(u16::from_ne_bytes(id.get(..2)?.try_into().ok()?))
-}
-
 /// Endpoints and limits; each `None` when the kernel cannot say.
 pub fn read() -> (Option<Vec<Endpoint>>, Option<Limits>) {
     let Ok(sock) = Socket::open(SockProtocol::NetlinkGeneric) else {
         return (None, None);
     };
-    let Some(fam) = family(&sock) else {
+    let Ok(fam) = genl_family(&sock, "mptcp_pm") else {
         return (None, None);
     };
     let endpoints = sock
