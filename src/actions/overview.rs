@@ -34,9 +34,10 @@ pub fn build_with(root: &Root, cpu_sample: bool) -> ApiResult<Value> {
     let omr = uci::read(root, "openmptcprouter");
     let empty = Config::default();
     let mut errors = serde_json::Map::new();
-    let links = rtnl::links();
-    let routes = rtnl::routes().unwrap_or_default();
-    let (endpoints, limits) = mptcp_pm::read();
+    // one rtnetlink socket for links, addresses and routes; device names from its link dump
+    let (links, routes) = rtnl::snapshot();
+    let routes = routes.unwrap_or_default();
+    let (endpoints, limits) = mptcp_pm::read_with(&|i| rtnl::name_of(&links, i));
     // netifd: up-since and layer-3 devices; without it (no bus) the config's devices are used
     let netifd = netifd::dump(root, std::time::Duration::from_millis(300));
     // Without a readable network config the tunnel is OMR's default device, tun0.

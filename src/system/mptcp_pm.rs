@@ -43,6 +43,15 @@ const FLAGS: [(u32, &str); 5] = [
 
 /// Endpoints and limits; each `None` when the kernel cannot say.
 pub fn read() -> (Option<Vec<Endpoint>>, Option<Limits>) {
+    read_with(&|i| {
+        nix::net::if_::if_indextoname(i)
+            .ok()
+            .map(|c| c.to_string_lossy().into_owned())
+    })
+}
+
+/// `read`, the endpoints' devices named by `names` (e.g. from a link dump already made).
+pub fn read_with(names: &dyn Fn(u32) -> Option<String>) -> (Option<Vec<Endpoint>>, Option<Limits>) {
     let Ok(sock) = Socket::open(SockProtocol::NetlinkGeneric) else {
         return (None, None);
     };
@@ -52,7 +61,11 @@ pub fn read() -> (Option<Vec<Endpoint>>, Option<Limits>) {
     let endpoints = sock
         .exchange(fam, NLM_F_DUMP, &genl(CMD_GET_ADDR, MPTCP_PM_VER, &[]))
         .ok()
-        .map(|msgs| msgs.iter().filter_map(|m| endpoint(m.get(4..)?)).collect());
+        .map(|msgs| {
+            msgs.iter()
+                .filter_map(|m| endpoint_with(m.get(4..)?, names))
+                .collect()
+        });
     let limits = sock
         .exchange(fam, 0, &genl(CMD_GET_LIMITS, MPTCP_PM_VER, &[]))
         .ok()
@@ -74,6 +87,14 @@ pub fn read() -> (Option<Vec<Endpoint>>, Option<Limits>) {
 
 /// One MPTCP_PM_CMD_GET_ADDR answer (after the genl header); public for the fuzz target.
 pub fn endpoint(msg_attrs: &[u8]) -> Option<Endpoint> {
+    endpoint_with(msg_attrs, &|i| {
+        nix::net::if_::if_indextoname(i)
+            .ok()
+            .map(|c| c.to_string_lossy().into_owned())
+    })
+}
+
+pub fn endpoint_with(msg_attrs: &[u8], names: &dyn Fn(u32) -> Option<String>) -> Option<Endpoint> {
     let (_, nested) = attrs(msg_attrs).find(|(k, _)| *k == ATTR_ADDR)?;
     let (mut id, mut address, mut flags, mut ifindex) = (None, None, 0u32, 0u32);
     for (k, v) in attrs(nested) {
@@ -94,13 +115,7 @@ pub fn endpoint(msg_attrs: &[u8]) -> Option<Endpoint> {
             _ => {}
         }
     }
-    let dev = if ifindex == 0 {
-        None
-    } else {
-        nix::net::if_::if_indextoname(ifindex)
-            .ok()
-            .map(|c| c.to_string_lossy().into_owned())
-    };
+    let dev = if ifindex == 0 { None } else { names(ifindex) };
     Some(Endpoint {
         id: id?,
         address: address?,
