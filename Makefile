@@ -5,7 +5,7 @@
 CARGO ?= cargo
 RELEASE := target/release
 
-.PHONY: all build deps uci webstack luci pkgtools pkg-build lint i18n i18n-check unit test test-browser test-package ipk apk packages bench fuzz fuzz-smoke run stop clean
+.PHONY: all build deps uci webstack luci pkgtools pkg-build lint i18n i18n-check unit test test-browser test-luci test-package ipk apk packages bench fuzz fuzz-smoke run stop clean
 
 all: build
 
@@ -22,7 +22,7 @@ webstack:
 	tests/bed/build-webstack.sh
 
 # Real LuCI for the test bed: the web stack with ucode, LuCI's native parts (tests/bed/build-luci.sh).
-# `JM_LUCI=1 make run` serves it; `JM_LUCI=1 tests/browser/run.sh luci/` runs its browser test.
+# `JM_LUCI=1 make run` serves it; `make test-luci` runs its browser test.
 luci:
 	WEBSTACK_UCODE=1 tests/bed/build-webstack.sh
 	tests/bed/build-luci.sh
@@ -58,7 +58,13 @@ unit: uci webstack
 test-browser: build
 	tests/browser/run.sh
 
-test: deps uci webstack lint i18n-check unit fuzz-smoke test-package test-browser
+# Our view inside real LuCI (tests/browser/luci/: login, Status → JamMonitor, four themes, LuCI's
+# own catalogue), on its own server (serve.sh --luci).
+test-luci: luci build
+	JM_LUCI=1 tests/browser/run.sh luci/
+
+# luci first: the one web stack build then has ucode (a later `webstack` keeps it)
+test: deps uci luci webstack lint i18n-check unit fuzz-smoke test-package test-browser test-luci
 
 # Kill tests at soak strength: every write action SIGKILLed at random points JM_KILL_RUNS times
 # (default 100; `make test` runs 6 each). Storage runs on loop devices, under the machine's lock.

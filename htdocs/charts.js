@@ -89,8 +89,9 @@ export function sparkline(container, {series, height = 44, windowSec = 300}) {
 
 // A chart with time and value axes for history views (the same one loader as above).
 // series: [{label, stroke}]; x in seconds (epoch); `unit` labels the y axis; `range` fixes the x
-// window [from, to] so empty periods show as empty. Returns {setData(x, ...ys), destroy()}.
-export function timeChart(container, {series, height = 160, unit = '', range = null}) {
+// window [from, to] so empty periods show as empty; `points` marks every value and joins them
+// across nulls (sparse measurements such as speed tests). Returns {setData(x, ...ys), destroy()}.
+export function timeChart(container, {series, height = 160, unit = '', range = null, points = false}) {
 	let plot = null, data = null, destroyed = false, uPlotCtor = null;
 	const build = () => {
 		const width = Math.floor(container.clientWidth);
@@ -101,11 +102,17 @@ export function timeChart(container, {series, height = 160, unit = '', range = n
 			legend: {show: true, live: false},
 			select: {show: false},
 			scales: {
-				x: {time: true, range: range ? () => range : undefined},
+				// From the data itself: uPlot widens a lone x value to [0, 2x] before asking, which
+				// spread one point over decades; a lone point gets an hour either side.
+				x: {time: true, range: range ? () => range : u => {
+					const xs = u.data[0] || [];
+					const a = xs[0], b = xs[xs.length - 1];
+					return a == null ? [0, 1] : b > a ? [a, b] : [a - 3600, a + 3600];
+				}},
 				y: {range: (u, min, max) => [0, Math.max(max || 0, 1) * 1.1]},
 			},
 			axes: [{stroke: 'currentColor', grid: {show: false}}, {stroke: 'currentColor', label: unit, size: 50}],
-			series: [{}, ...series.map(s => ({label: s.label, stroke: s.stroke, width: 1.5, points: {show: lonePoint, fill: s.stroke}, spanGaps: false}))],
+			series: [{}, ...series.map(s => ({label: s.label, stroke: s.stroke, width: 1.5, points: {show: points || lonePoint, fill: s.stroke}, spanGaps: points}))],
 		}, data, container);
 	};
 	const ro = new ResizeObserver(() => {

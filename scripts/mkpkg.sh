@@ -5,7 +5,10 @@
 #                                /etc/config/jammonitor (conffile), uci-defaults, sysupgrade keep list,
 #                                the update signing key; architecture-specific
 #   luci-app-jammonitor          LuCI menu, ACL, view and the dashboard's htdocs; arch all
-#   luci-i18n-jammonitor-<lang>  one per htdocs/i18n/<lang>.json; arch all
+#   luci-i18n-jammonitor-<lang>  one per po/<folder>/jammonitor.po, named as luci.mk names them
+#                                (<lang>: zh_Hans → zh-cn, zh_Hant → zh-tw, pt_BR → pt-br, else the
+#                                folder): LuCI's catalogue /usr/lib/lua/luci/i18n/jammonitor.<lang>.lmo
+#                                (po2lmo) and the page's own htdocs/i18n/<code>.json; arch all
 #
 #   .ipk  opkg (OpenWrt 24.10): gzip'd tar of debian-binary, control.tar.gz, data.tar.gz
 #   .apk  apk-tools v3 (OpenWrt 25.x): ADB built by `apk mkpkg`
@@ -20,7 +23,8 @@
 #
 # Environment (tests): PKG_VERSION (default Cargo.toml's), PKG_RELEASE (default 1), PKG_CONFFILE (a
 # replacement /etc/config/jammonitor), PKG_UPDATE_KEY (a usign public key to ship instead of
-# keys/jammonitor-release.pub), APK (default build/pkgtools/bin/apk).
+# keys/jammonitor-release.pub), APK (default build/pkgtools/bin/apk), PO2LMO (default
+# build/pkgtools/bin/po2lmo: LuCI's, built from tests/vendor/luci by tests/bed/build-pkgtools.sh).
 set -eu
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -43,6 +47,8 @@ release=${PKG_RELEASE:-1}
 conffile=${PKG_CONFFILE:-luci/root/etc/config/jammonitor}
 updkey=${PKG_UPDATE_KEY:-keys/jammonitor-release.pub}
 apk=${APK:-build/pkgtools/bin/apk}
+po2lmo=${PO2LMO:-build/pkgtools/bin/po2lmo}
+[ -x "$po2lmo" ] || die "no po2lmo at $po2lmo (tests/bed/build-pkgtools.sh builds it)"
 if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
     SOURCE_DATE_EPOCH=$(git log -1 --format=%ct 2>/dev/null || echo 0)
 fi
@@ -98,15 +104,32 @@ cp -R "$work/htdocs/." "$res/"
 rm -rf "$res/index.html" "$res/standalone.js" "$res/i18n"
 
 # The catalogues are built from po/<lang>/jammonitor.po (gettext); the .po files are the source.
+# One package per po/<folder>, as luci.mk makes luci-i18n-<app>-<lang> (LuCI's language code:
+# luci.mk's LUCI_LC_ALIAS for folders with a region or script, else the folder name) with LuCI's
+# compiled catalogue jammonitor.<lang>.lmo, which LuCI loads for its language into window.TR (the
+# page then needs no catalogue of its own), and the page's JSON catalogue (the standalone page,
+# or a language other than LuCI's chosen in Settings).
 python3 scripts/i18n.py catalogues
-langs=""
-for f in htdocs/i18n/*.json; do
-    [ -f "$f" ] || continue
-    lang=$(basename "$f" .json)
-    pkg=luci-i18n-jammonitor-$(echo "$lang" | tr 'A-Z' 'a-z')
-    langs="$langs $lang"
+luci_lang() {
+    case $1 in
+        bn_BD) echo bn ;; nb_NO) echo no ;; pt_BR) echo pt-br ;; zh_Hans) echo zh-cn ;; zh_Hant) echo zh-tw ;;
+        *) echo "$1" ;;
+    esac
+}
+pkgs_i18n=""
+for po in po/*/jammonitor.po; do
+    [ -f "$po" ] || continue
+    folder=$(basename "$(dirname "$po")")
+    lang=$(luci_lang "$folder")
+    json=htdocs/i18n/$(echo "$folder" | tr _ -).json
+    [ -f "$json" ] || die "no $json for $po (scripts/i18n.py catalogues)"
+    pkg=luci-i18n-jammonitor-$lang
+    pkgs_i18n="$pkgs_i18n $pkg"
     d=$(stage "$pkg")
-    install -D -m 0644 "$f" "$d/www/luci-static/resources/jammonitor/i18n/$lang.json"
+    install -D -m 0644 "$json" "$d/www/luci-static/resources/jammonitor/i18n/$(basename "$json")"
+    mkdir -p "$d/usr/lib/lua/luci/i18n"
+    "$po2lmo" "$po" "$d/usr/lib/lua/luci/i18n/jammonitor.$lang.lmo" || die "po2lmo $po"
+    [ -s "$d/usr/lib/lua/luci/i18n/jammonitor.$lang.lmo" ] || die "po2lmo wrote an empty catalogue for $po"
 done
 
 # Normalise: directories 0755, files 0644 unless executable, every mtime the same.
@@ -174,8 +197,7 @@ meta() {
         luci-i18n-jammonitor-*:desc) echo "Translation for luci-app-jammonitor - ${1#luci-i18n-jammonitor-}" ;;
     esac
 }
-pkgs="jammonitor luci-app-jammonitor"
-for lang in $langs; do pkgs="$pkgs luci-i18n-jammonitor-$(echo "$lang" | tr 'A-Z' 'a-z')"; done
+pkgs="jammonitor luci-app-jammonitor$pkgs_i18n"
 
 # Reproducible gzip'd tar of the current directory's entries, sorted, owner root.
 rtar() {

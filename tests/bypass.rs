@@ -400,4 +400,15 @@ fn an_unreadable_record_is_on_and_reported() {
     assert_eq!(r.status, 500, "{}", String::from_utf8_lossy(&r.body));
     assert!(b.root.configs() == before);
     assert!(b.root.file("etc/jammonitor/bypass.json").exists());
+    // Off with a network config that cannot be parsed: the state still answers (no Primary to
+    // name), and enabling refuses naming the file.
+    std::fs::remove_file(b.root.file("etc/jammonitor/bypass.json")).unwrap();
+    b.root
+        .write("etc/config/network", "> config interface 'wan1'\n");
+    let r = Req::get("bypass", &b.rw).in_netns(&b.ns.name).run(&b.root);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.data()["state"], "off");
+    assert_eq!(r.data()["wan"], Value::Null);
+    let r = b.post("bypass.enable", &json!({"confirm": true}));
+    assert_eq!(r.error_code(), "config_unparseable");
 }

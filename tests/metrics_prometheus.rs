@@ -271,7 +271,20 @@ fn a_real_prometheus_scrapes_every_family_through_uhttpd_with_the_token() {
     );
     all("jammonitor_client_transmit_bytes_total", &|x| x >= 0.0);
 
-    // Every Grafana expression is valid PromQL for this Prometheus and has data.
+    // Every Grafana expression is valid PromQL for this Prometheus and has data (rates need a few
+    // scrapes: wait for 3).
+    let t = Instant::now();
+    while prom
+        .values("count_over_time(up{job=\"jammonitor\"}[1m])")
+        .first()
+        .is_none_or(|n| *n < 3.0)
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "fewer than 3 scrapes in 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
     let dash: Value = serde_json::from_str(
         &std::fs::read_to_string(repo().join("docs/grafana/jammonitor.json")).unwrap(),
     )

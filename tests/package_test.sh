@@ -124,7 +124,24 @@ unipk "$ipk_i" "$x"
 [ "$(field "$x" Architecture)" = all ] || fail "i18n: Architecture"
 [ "$(field "$x" Depends)" = luci-app-jammonitor ] || fail "i18n: Depends"
 cmp -s "$x/data/www/luci-static/resources/jammonitor/i18n/de.json" htdocs/i18n/de.json || fail "i18n: de.json"
-ok "ipk structure"
+# LuCI's catalogue, compiled by LuCI's po2lmo from po/de (what luci.mk puts in luci-i18n-*-de)
+"$tools/po2lmo" po/de/jammonitor.po "$tmp/de.lmo" || fail "po2lmo"
+[ -s "$x/data/usr/lib/lua/luci/i18n/jammonitor.de.lmo" ] || fail "i18n: no /usr/lib/lua/luci/i18n/jammonitor.de.lmo"
+cmp -s "$x/data/usr/lib/lua/luci/i18n/jammonitor.de.lmo" "$tmp/de.lmo" || fail "i18n: jammonitor.de.lmo is not po/de compiled"
+# every language: luci.mk's package name (zh_Hans → zh-cn, zh_Hant → zh-tw, pt_BR → pt-br), its
+# .lmo (non-empty, named by that code) and its JSON catalogue (named by the page's code)
+for po in po/*/jammonitor.po; do
+    folder=$(basename "$(dirname "$po")")
+    case $folder in zh_Hans) l=zh-cn ;; zh_Hant) l=zh-tw ;; pt_BR) l=pt-br ;; *) l=$folder ;; esac
+    f=$tmp/v1/luci-i18n-jammonitor-${l}_$ver-1_all.ipk
+    [ -f "$f" ] || fail "no package luci-i18n-jammonitor-$l for $po"
+    tar -xzOf "$f" ./data.tar.gz | tar -tvzf - >"$tmp/il" || fail "$f: data"
+    awk -v p="./usr/lib/lua/luci/i18n/jammonitor.$l.lmo" '$6 == p && $3 > 0 { found = 1 } END { exit !found }' "$tmp/il" ||
+        fail "luci-i18n-jammonitor-$l: no non-empty /usr/lib/lua/luci/i18n/jammonitor.$l.lmo"
+    grep -q " ./www/luci-static/resources/jammonitor/i18n/$(echo "$folder" | tr _ -).json$" "$tmp/il" ||
+        fail "luci-i18n-jammonitor-$l: no JSON catalogue"
+done
+ok "ipk structure (21 luci-i18n packages named as luci.mk names them, each with its .lmo)"
 
 # ---- 2b. structure: apk -------------------------------------------------------------------
 dump() { "$tools/apk" adbdump "$1"; }
@@ -151,6 +168,7 @@ cmp -s "$tmp/ax-j/usr/sbin/jammonitor-collector" "$tmp/x-j/data/usr/sbin/jammoni
 [ "$(cat "$tmp/ax-j/lib/apk/packages/jammonitor.conffiles")" = /etc/config/jammonitor ] || fail "apk conffiles list"
 [ "$(mode "$tmp/ax-j/usr/sbin/jammonitor-collector")" = 755 ] || fail "apk binary mode"
 diff -r "$tmp/ax-l" "$tmp/x-l/data" >/dev/null || fail "apk and ipk luci-app trees differ"
+diff -r "$tmp/ax-i" "$tmp/x-i/data" >/dev/null || fail "apk and ipk luci-i18n-jammonitor-de trees differ"
 ok "apk structure"
 
 # No build path anywhere (repo, cargo home, temp dirs), in any package's files or scripts.
@@ -168,7 +186,7 @@ mkdir -p "$tmp/sdk-inst/bin"
 cp "$bin" "$tmp/sdk-inst/bin/jammonitor-collector"
 [ "$(sed -n 's/^JAMMONITOR_KEY_FP:=//p' luci/openwrt/jammonitor/Makefile)" = "$fp" ] || fail "SDK Makefile: JAMMONITOR_KEY_FP is not the key's fingerprint $fp"
 for p in jammonitor luci-app-jammonitor; do
-    make -s -C "luci/openwrt/$p" TOPDIR="$stub" SDK_OUT="$tmp/sdk" PKG_BUILD_DIR="$tmp/sdk-build/$p" \
+    PATH=$tools:$PATH make -s -C "luci/openwrt/$p" TOPDIR="$stub" SDK_OUT="$tmp/sdk" PKG_BUILD_DIR="$tmp/sdk-build/$p" \
         PKG_INSTALL_DIR="$tmp/sdk-inst" sdk-prepare sdk-install >"$tmp/sdk.log" 2>&1 || { cat "$tmp/sdk.log" >&2; fail "SDK Makefile $p"; }
 done
 tree() { (cd "$1" && find . -mindepth 1 \( -type l -printf '%p -> %l\n' \) -o \( ! -type l -printf '%p %y %m\n' \) | sort); }
@@ -194,7 +212,7 @@ for fmt in ("ipk", "apk"):
     # one luci-i18n-jammonitor-<lang> per po/<lang> (21), after the app
     assert names[:2] == ["jammonitor", "luci-app-jammonitor"], names
     assert len(names) == 23 and all(n.startswith("luci-i18n-jammonitor-") for n in names[2:]), names
-    assert "luci-i18n-jammonitor-de" in names and "luci-i18n-jammonitor-zh-hans" in names, names
+    assert "luci-i18n-jammonitor-de" in names and "luci-i18n-jammonitor-zh-cn" in names, names
     for p in lst:
         b = open(os.path.join(d, p["url"]), "rb").read()
         assert hashlib.sha256(b).hexdigest() == p["sha256"] and len(b) == p["size"], p
@@ -207,7 +225,8 @@ R=$tmp/opkg-root
 mkdir -p "$R/var/lock" "$R/tmp"
 IPKG_NO_SCRIPT=1 IPKG_INSTROOT=$R TMPDIR=$R/tmp "$tools/opkg" --offline-root "$R" --force-postinstall \
     --add-dest root:/ --add-arch all:100 --add-arch "$arch:200" \
-    install "$tmp"/stubs/*.ipk "$ipk_j" "$ipk_l" "$ipk_i" >"$tmp/o.log" 2>&1 || { cat "$tmp/o.log" >&2; fail "opkg offline install"; }
+    install "$tmp"/stubs/*.ipk "$ipk_j" "$ipk_l" "$ipk_i" "$tmp/v1/luci-i18n-jammonitor-zh-cn_$ver-1_all.ipk" \
+    >"$tmp/o.log" 2>&1 || { cat "$tmp/o.log" >&2; fail "opkg offline install"; }
 for p in jammonitor luci-app-jammonitor luci-i18n-jammonitor-de; do
     grep -q "^Package: $p$" "$R/usr/lib/opkg/status" || fail "opkg status lacks $p"
 done
@@ -215,6 +234,8 @@ done
     [ -f "$R/www/luci-static/resources/jammonitor/i18n/de.json" ] || fail "opkg offline: files"
 [ "$(readlink "$R/etc/rc.d/S95jammonitor-collector")" = ../init.d/jammonitor-collector ] || fail "opkg offline: postinst did not enable the service"
 [ -f "$R/etc/uci-defaults/90-jammonitor" ] || fail "opkg offline: uci-defaults must wait for first boot"
+[ -s "$R/usr/lib/lua/luci/i18n/jammonitor.de.lmo" ] && [ -s "$R/usr/lib/lua/luci/i18n/jammonitor.zh-cn.lmo" ] ||
+    fail "opkg offline: LuCI catalogues jammonitor.de.lmo, jammonitor.zh-cn.lmo not installed"
 ok "opkg --offline-root install (postinst under IPKG_INSTROOT)"
 
 A=$tmp/apk-root
@@ -224,6 +245,7 @@ IPKG_INSTROOT=$A "$tools/apk" add --root "$A" --initdb --allow-untrusted --no-ne
 "$tools/apk" --root "$A" info 2>/dev/null | grep -qx jammonitor || fail "apk info lacks jammonitor"
 [ -x "$A/usr/sbin/jammonitor-collector" ] && [ -f "$A/usr/share/rpcd/acl.d/luci-app-jammonitor.json" ] || fail "apk offline: files"
 [ "$(readlink "$A/etc/rc.d/S95jammonitor-collector")" = ../init.d/jammonitor-collector ] || fail "apk offline: post-install did not enable the service"
+[ -s "$A/usr/lib/lua/luci/i18n/jammonitor.de.lmo" ] || fail "apk offline: LuCI catalogue jammonitor.de.lmo not installed"
 ok "apk add --root --initdb install (post-install under IPKG_INSTROOT)"
 
 # ---- 4. on the router: upgrade with a changed conffile, remove --------------------------------
@@ -240,6 +262,7 @@ router_cycle() {
     grep -qx 'jammonitor-collector command /usr/sbin/jammonitor-collector --foreground' "$log" ||
         fail "$fmt: init command line"
     [ ! -e "$cr/etc/uci-defaults/90-jammonitor" ] || fail "$fmt: uci-defaults not run on the router"
+    [ -s "$cr/usr/lib/lua/luci/i18n/jammonitor.de.lmo" ] || fail "$fmt: LuCI catalogue jammonitor.de.lmo not installed"
     in_router "$cr" /sbin/uci get jammonitor.update.channel >/dev/null || fail "$fmt: config unreadable"
     # the user's change
     in_router "$cr" /sbin/uci set jammonitor.main.interval=120
@@ -268,7 +291,7 @@ router_cycle() {
         apk) in_router "$cr" /usr/bin/apk del --no-network luci-i18n-jammonitor-de luci-app-jammonitor jammonitor >"$tmp/rm.log" 2>&1 ||
                 { cat "$tmp/rm.log" >&2; fail "apk remove"; } ;;
     esac
-    left=$(cd "$cr" && find etc/config etc/init.d etc/rc.d etc/uci-defaults usr/sbin usr/share www lib/upgrade \
+    left=$(cd "$cr" && find etc/config etc/init.d etc/rc.d etc/uci-defaults usr/sbin usr/share usr/lib/lua www lib/upgrade \
         -type f -o -type l 2>/dev/null | grep -v -e '^etc/config/jammonitor$' -e '^etc/config/jammonitor-opkg$' \
         -e '^etc/rc.common$' | grep -i 'jammonitor' || true)
     [ -z "$left" ] || fail "$fmt: left after remove: $left"

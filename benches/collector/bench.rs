@@ -988,7 +988,11 @@ impl Drop for BenchNs {
 }
 
 fn main() {
-    let bin = env!("CARGO_BIN_EXE_jammonitor-collector");
+    // JM_BENCH_COLLECTOR: another build of the collector (a before/after comparison).
+    let bin_env = std::env::var("JM_BENCH_COLLECTOR").ok();
+    let bin = bin_env
+        .as_deref()
+        .unwrap_or(env!("CARGO_BIN_EXE_jammonitor-collector"));
     let secs: u64 = std::env::var("BENCH_SECS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -567,17 +567,17 @@ impl Socket {
                 sent.push((h, t0));
             }
         }
-        let socks = [self];
         let mut probes: Vec<ProbeSlot> = sent
             .iter()
             .map(|(h, t0)| ProbeSlot {
                 sock: 0,
+                via: 0,
                 host: *h,
                 t0: *t0,
                 rtt: None,
             })
             .collect();
-        collect(&socks, &mut probes, seq, timeout);
+        collect(|_| self, &[0], &mut Vec::new(), &mut probes, seq, timeout);
         let mut out: HashMap<Ipv4Addr, Option<f64>> = hosts.iter().map(|h| (*h, None)).collect();
         for p in probes {
             out.insert(p.host, p.rtt);
@@ -587,25 +587,36 @@ impl Socket {
 }
 
 struct ProbeSlot {
+    /// Index into the ids `collect` is given.
     sock: usize,
+    /// The socket it was sent on: 0 = the main socket, 1 + i = WAN i.
+    via: usize,
     host: Ipv4Addr,
     t0: Instant,
     rtt: Option<f64>,
 }
 
-/// Waits for the replies of `probes` (each sent on `socks[p.sock]`) until all came or `timeout`.
-fn collect(socks: &[&Socket], probes: &mut [ProbeSlot], seq: u16, timeout: Duration) {
+/// Waits for the replies of `probes` until all came or `timeout`. `p.sock` indexes `ids`, and
+/// `sock(ids[k])` is that socket; `pfds` is scratch space kept across rounds. A socket is read
+/// only while one of its probes still waits (then dropped from the poll set), so no round ends
+/// with a read that finds nothing on each socket.
+fn collect<'a>(
+    sock: impl Fn(usize) -> &'a Socket,
+    ids: &[usize],
+    pfds: &mut Vec<libc::pollfd>,
+    probes: &mut [ProbeSlot],
+    seq: u16,
+    timeout: Duration,
+) {
     let start = Instant::now();
     let mut pending = probes.len();
     let mut buf = [0u8; 256];
-    let mut pfds: Vec<libc::pollfd> = socks
-        .iter()
-        .map(|s| libc::pollfd {
-            fd: s.fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        })
-        .collect();
+    pfds.clear();
+    pfds.extend(ids.iter().map(|&id| libc::pollfd {
+        fd: sock(id).fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    }));
     while pending > 0 {
         let Some(left) = timeout.checked_sub(start.elapsed()) else {
             break;
@@ -624,8 +635,15 @@ fn collect(socks: &[&Socket], probes: &mut [ProbeSlot], seq: u16, timeout: Durat
                 continue;
             }
             pfd.revents = 0;
-            let s = socks[i];
-            while let Some((src, ty, id, rseq)) = s.recv(&mut buf) {
+            let s = sock(ids[i]);
+            let mut waiting = probes
+                .iter()
+                .filter(|p| p.sock == i && p.rtt.is_none())
+                .count();
+            while waiting > 0 {
+                let Some((src, ty, id, rseq)) = s.recv(&mut buf) else {
+                    break;
+                };
                 if !s.ours(ty, id, rseq, seq) {
                     continue;
                 }
@@ -636,7 +654,12 @@ fn collect(socks: &[&Socket], probes: &mut [ProbeSlot], seq: u16, timeout: Durat
                 {
                     p.rtt = Some(now.duration_since(p.t0).as_secs_f64() * 1000.0);
                     pending -= 1;
+                    waiting -= 1;
                 }
+            }
+            if waiting == 0 {
+                // A negative fd is skipped by poll: nothing more to wait for on this socket.
+                pfd.fd = -1;
             }
         }
     }
@@ -777,7 +800,24 @@ impl RingMem {
     }
 }
 
+/// Per-round working space, kept across rounds so a round allocates nothing.
+#[derive(Default)]
+struct Scratch {
+    slots: Vec<ProbeSlot>,
+    slot_of: Vec<Option<usize>>,
+    /// Per probe: Some(true) = sent, Some(false) = send failed (a loss), None = not probed.
+    probed: Vec<Option<bool>>,
+    sent_to: Vec<Ipv4Addr>,
+    /// (gateway probes, gateway answered, other probes, other answered) per WAN.
+    per_wan: Vec<(u32, u32, u32, u32)>,
+    /// The sockets carrying a probe (0 = main, 1 + i = WAN i), and socket → position in it.
+    ids: Vec<usize>,
+    remap: Vec<usize>,
+    pfds: Vec<libc::pollfd>,
+}
+
 pub struct Pinger {
+    scratch: Scratch,
     root: Root,
     shared: Arc<Shared>,
     generation: u64,
@@ -798,6 +838,7 @@ pub struct Pinger {
 impl Pinger {
     pub fn new(root: Root, shared: Arc<Shared>) -> Pinger {
         Pinger {
+            scratch: Scratch::default(),
             root,
             shared,
             generation: 0,
@@ -1110,11 +1151,20 @@ impl Pinger {
             }
         }
         // Socket index 0 = main, 1 + i = WAN i.
-        let mut slots: Vec<ProbeSlot> = Vec::with_capacity(self.plan.probes.len());
-        let mut slot_of: Vec<Option<usize>> = vec![None; self.plan.probes.len()];
-        // Per probe: Some(true) = sent, Some(false) = send failed (a loss), None = not probed.
-        let mut probed: Vec<Option<bool>> = vec![None; self.plan.probes.len()];
-        let mut sent_to: Vec<Ipv4Addr> = Vec::new();
+        let mut sc = std::mem::take(&mut self.scratch);
+        let np = self.plan.probes.len();
+        sc.slots.clear();
+        sc.slot_of.clear();
+        sc.slot_of.resize(np, None);
+        sc.probed.clear();
+        sc.probed.resize(np, None);
+        sc.sent_to.clear();
+        let (slots, slot_of, probed, sent_to) = (
+            &mut sc.slots,
+            &mut sc.slot_of,
+            &mut sc.probed,
+            &mut sc.sent_to,
+        );
         let mut link_failed = false;
         for (pi, p) in self.plan.probes.iter().enumerate() {
             let Some(host) = p.host else { continue };
@@ -1154,6 +1204,7 @@ impl Pinger {
                     slot_of[pi] = Some(slots.len());
                     slots.push(ProbeSlot {
                         sock: si,
+                        via: si,
                         host,
                         t0,
                         rtt: None,
@@ -1174,54 +1225,51 @@ impl Pinger {
             }
         }
         // -- replies
-        if !slots.is_empty() {
-            let mut socks: Vec<&Socket> = Vec::with_capacity(1 + self.plan.wans.len());
-            let placeholder = self
-                .main_socket
-                .as_ref()
-                .or_else(|| self.plan.wans.iter().find_map(|w| w.socket.as_ref()));
-            if let Some(ph) = placeholder {
-                socks.push(self.main_socket.as_ref().unwrap_or(ph));
-                for w in &self.plan.wans {
-                    socks.push(w.socket.as_ref().unwrap_or(ph));
+        if !sc.slots.is_empty() {
+            // Only the sockets that carry a probe are polled, each once.
+            sc.ids.clear();
+            sc.remap.clear();
+            sc.remap.resize(1 + self.plan.wans.len(), usize::MAX);
+            for sl in sc.slots.iter_mut() {
+                if sc.remap[sl.via] == usize::MAX {
+                    sc.remap[sl.via] = sc.ids.len();
+                    sc.ids.push(sl.via);
                 }
-                // Unused entries point at a real socket but own no probe: never matched.
-                let used: Vec<bool> = (0..socks.len())
-                    .map(|i| slots.iter().any(|s| s.sock == i))
-                    .collect();
-                let mut active: Vec<&Socket> = Vec::new();
-                let mut remap = vec![usize::MAX; socks.len()];
-                for (i, s) in socks.iter().enumerate() {
-                    if used[i] {
-                        remap[i] = active.len();
-                        active.push(s);
-                    }
-                }
-                for s in &mut slots {
-                    s.sock = remap[s.sock];
-                }
-                collect(&active, &mut slots, seq, timeout);
+                sl.sock = sc.remap[sl.via];
             }
+            let main = self.main_socket.as_ref();
+            let wans = &self.plan.wans;
+            // A probe was only sent on a socket that exists; none is closed before this.
+            let sock = |id: usize| -> &Socket {
+                let s = if id == 0 {
+                    main
+                } else {
+                    wans[id - 1].socket.as_ref()
+                };
+                s.expect("a socket that sent a probe this round")
+            };
+            collect(sock, &sc.ids, &mut sc.pfds, &mut sc.slots, seq, timeout);
         }
         // -- results: aggregates, ring, per-WAN verdicts
         let k = self.ring.slot(self.round);
         self.ring.meta[k] = (self.round, now_ms);
         let n = self.ring.n;
-        // (gateway probes, gateway answered, other probes, other answered) per WAN
-        let mut per_wan = vec![(0u32, 0u32, 0u32, 0u32); self.plan.wans.len()];
+        sc.per_wan.clear();
+        sc.per_wan.resize(self.plan.wans.len(), (0, 0, 0, 0));
+        let (slots, per_wan) = (&sc.slots, &mut sc.per_wan);
         for (pi, p) in self.plan.probes.iter_mut().enumerate() {
-            let rtt = match probed[pi] {
+            let rtt = match sc.probed[pi] {
                 None => {
                     self.ring.vals[k * n + pi] = NOT_PROBED;
                     continue;
                 }
                 Some(false) => None,
-                Some(true) => match slot_of[pi] {
+                Some(true) => match sc.slot_of[pi] {
                     Some(s) => slots[s].rtt,
                     // A second name for a host already probed this round.
                     None => slots
                         .iter()
-                        .find(|s| s.sock == 0 && Some(s.host) == p.host)
+                        .find(|s| s.via == 0 && Some(s.host) == p.host)
                         .and_then(|s| s.rtt),
                 },
             };
@@ -1267,6 +1315,7 @@ impl Pinger {
                 ..Default::default()
             });
         }
+        self.scratch = sc;
         if link_failed {
             self.refresh_links();
         }

@@ -1,15 +1,16 @@
 // Diagnostics tab. Sections, top to bottom (DESIGN §6, §8):
 //   1. Diagnostic bundle (redacted gzip tar)  — tabs/diagnostics/bundle.js.
 //   2. USB storage and history                — tabs/diagnostics/storage.js (this release).
-//   3. Speed test per WAN                     — LATER ISSUE: not built yet; no control is shown.
-// One poll for the whole tab (the storage dashboard, every 10 s); the sections added later
-// join the same refresh instead of starting their own timers.
+//   3. Speed test per WAN                     — tabs/diagnostics/speedtest.js.
+// One poll for the whole tab (every 10 s; every second while a format or a speed test runs, when
+// only the running job is asked between the full refreshes): no section starts a timer of its own.
 
 import {h, setText} from '../dom.js';
 import {_} from '../i18n.js';
 import * as fmt from '../format.js';
 import {createStorage, JOB_POLL_MS} from './diagnostics/storage.js';
 import {createBundle} from './diagnostics/bundle.js';
+import {createSpeedtest} from './diagnostics/speedtest.js';
 
 export const INTERVAL_MS = 10000;
 
@@ -17,10 +18,11 @@ export function create(ctx) {
 	const age = h('span', {class: 'jm-age'});
 	const bundle = createBundle(ctx);
 	const storage = createStorage(ctx);
-	// LATER ISSUE (speed test): its section goes after storage.
+	const speedtest = createSpeedtest(ctx);
 	const el = h('div', {class: 'jm-diag', 'data-panel': 'diagnostics'},
 		h('div', {class: 'jm-tab-head'}, h('h3', {text: _('Diagnostics')}), age),
-		bundle.el, storage.el);
+		bundle.el, storage.el, speedtest.el);
+	let fullAt = 0;   // performance.now() of the last full refresh
 
 	function tick() {
 		const elapsed = storage.tick();
@@ -31,13 +33,20 @@ export function create(ctx) {
 
 	return {
 		el, tick,
-		// While a format runs, the app's scheduler polls its progress every second.
-		get intervalMs() { return storage.jobActive() ? JOB_POLL_MS : INTERVAL_MS; },
+		// While a format or a speed test runs, the app's scheduler polls its progress every second.
+		get intervalMs() { return storage.jobActive() || speedtest.jobActive() ? JOB_POLL_MS : INTERVAL_MS; },
 		async refresh(signal) {
-			await Promise.all([bundle.refresh(signal), storage.jobActive() ? storage.refreshJob(signal) : storage.refresh(signal)]);
+			// A running speed test alone: ask only its job, the rest at the usual pace.
+			if (speedtest.jobActive() && !storage.jobActive() && performance.now() - fullAt < INTERVAL_MS) {
+				await speedtest.refreshJob(signal);
+				return;
+			}
+			fullAt = performance.now();
+			await Promise.all([bundle.refresh(signal), storage.jobActive() ? storage.refreshJob(signal) : storage.refresh(signal),
+				speedtest.jobActive() ? speedtest.refreshJob(signal) : speedtest.refresh(signal)]);
 			tick();
 		},
-		hide: () => { bundle.hide(); storage.hide(); },
-		destroy: () => { bundle.destroy(); storage.destroy(); },
+		hide: () => { bundle.hide(); storage.hide(); speedtest.hide(); },
+		destroy: () => { bundle.destroy(); storage.destroy(); speedtest.destroy(); },
 	};
 }

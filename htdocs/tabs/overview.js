@@ -91,7 +91,28 @@ export function create(ctx) {
 			row(_('Peer'), t.peer || fmt.DASH),
 			row(_('Tunnel uptime'), fmt.duration(t.uptime_s)),
 			row(_('VPS address'), vps.address || fmt.DASH, {title: vps.source || undefined}),
-		]));
+		]), (Array.isArray(t.wireguard) ? t.wireguard : []).map(wireguard));
+	}
+
+	// One WireGuard interface (omrvpn itself or a per-WAN wgwanN): its peers as the kernel reports them.
+	function wireguard(w) {
+		const why = {
+			no_wireguard: _('The kernel has no WireGuard support.'),
+			no_device: _('The WireGuard device does not exist.'),
+			error: _('The WireGuard device could not be read.'),
+		};
+		const peers = Array.isArray(w.peers) ? w.peers : [];
+		const body = w.status !== 'ok' ? emptyNote(why[w.status] || why.error)
+			: !peers.length ? emptyNote(_('No peer configured.'))
+				: peers.map(p => dl([
+					row(_('Peer public key'), h('code', {class: 'jm-key', text: p.public_key})),
+					row(_('Endpoint'), p.endpoint || fmt.DASH),
+					row(_('Latest handshake'), p.latest_handshake_age_s == null ? _('Never') : fmt.age(p.latest_handshake_age_s),
+						{title: p.latest_handshake ? fmt.datetime(p.latest_handshake) : undefined}),
+					row(_('Transfer'), _f('{rx} received, {tx} sent', {rx: fmt.bytes(p.rx_bytes), tx: fmt.bytes(p.tx_bytes)})),
+				]));
+		return h('section', {class: 'jm-wg', 'data-wg': w.interface},
+			h('h4', {class: 'jm-wg-title', text: _f('WireGuard: {name}', {name: w.interface})}), body);
 	}
 
 	function renderSystem(s) {

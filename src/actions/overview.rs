@@ -10,7 +10,7 @@ use crate::system::ip::{self, Link, Route, find_link};
 use crate::system::mptcp_pm::{self, Endpoint, Limits};
 use crate::system::netifd::{self, IfStatus};
 use crate::system::uci::{self, Config};
-use crate::system::{Root, clock, mptcp_diag, procfs, rtnl, sysfs};
+use crate::system::{Root, clock, mptcp_diag, procfs, rtnl, sysfs, wireguard};
 use crate::wans;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -34,9 +34,10 @@ pub fn build_with(root: &Root, cpu_sample: bool) -> ApiResult<Value> {
     let omr = uci::read(root, "openmptcprouter");
     let empty = Config::default();
     let mut errors = serde_json::Map::new();
-    let links = rtnl::links();
-    let routes = rtnl::routes().unwrap_or_default();
-    let (endpoints, limits) = mptcp_pm::read();
+    // one rtnetlink socket for links, addresses and routes; device names from its link dump
+    let (links, routes) = rtnl::snapshot();
+    let routes = routes.unwrap_or_default();
+    let (endpoints, limits) = mptcp_pm::read_with(&|i| rtnl::name_of(&links, i));
     // netifd: up-since and layer-3 devices; without it (no bus) the config's devices are used
     let netifd = netifd::dump(root, std::time::Duration::from_millis(300));
     // Without a readable network config the tunnel is OMR's default device, tun0.
@@ -64,7 +65,7 @@ pub fn build_with(root: &Root, cpu_sample: bool) -> ApiResult<Value> {
     Ok(json!({
         "generated_at": now,
         "system": system(root, now, cpu_sample),
-        "tunnel": tunnel(network, &links, &routes, netifd.as_ref().and_then(|m| m.get("omrvpn"))),
+        "tunnel": tunnel(network, &links, &routes, netifd.as_ref(), now),
         "vps": vps(root, omr_cfg),
         "wans": wans,
         "errors": errors,
@@ -120,10 +121,20 @@ fn system(root: &Root, now: f64, cpu_sample: bool) -> Value {
     })
 }
 
-fn tunnel(network: &Config, links: &[Link], routes: &[Route], st: Option<&IfStatus>) -> Value {
+fn tunnel(
+    network: &Config,
+    links: &[Link],
+    routes: &[Route],
+    netifd: Option<&BTreeMap<String, IfStatus>>,
+    now: f64,
+) -> Value {
+    let st = netifd.and_then(|m| m.get("omrvpn"));
+    // OpenWrt names a WireGuard interface's netdev after the interface.
+    let wg_omrvpn = network.get("omrvpn", "proto") == Some("wireguard");
     let device = st
         .and_then(|s| s.l3_device.as_deref())
         .or_else(|| network.get("omrvpn", "device"))
+        .or_else(|| wg_omrvpn.then_some("omrvpn"))
         .unwrap_or("tun0");
     let link = find_link(links, Some(device));
     let addr = link.and_then(Link::ipv4);
@@ -144,7 +155,59 @@ fn tunnel(network: &Config, links: &[Link], routes: &[Route], st: Option<&IfStat
         "peer": peer,
         // since when netifd has omrvpn up (null while down or when netifd cannot be asked)
         "uptime_s": st.and_then(|s| s.uptime_s),
+        "wireguard": wireguard(network, netifd, now),
     })
+}
+
+/// The WireGuard interfaces of the network config (proto `wireguard`: `omrvpn` itself, or OMR's
+/// per-WAN "MPTCP over VPN" `wgwanN`), each read from the kernel over generic netlink: its
+/// peers, their endpoint, latest handshake and transfer. `[]` without any (nothing is asked).
+fn wireguard(network: &Config, netifd: Option<&BTreeMap<String, IfStatus>>, now: f64) -> Value {
+    let ifaces: Vec<(&str, String)> = network
+        .of_type("interface")
+        .filter(|s| s.get("proto") == Some("wireguard"))
+        .take(16)
+        .map(|s| {
+            let dev = netifd
+                .and_then(|m| m.get(&s.name))
+                .and_then(|st| st.l3_device.clone())
+                .unwrap_or_else(|| s.name.clone());
+            (s.name.as_str(), dev)
+        })
+        .collect();
+    if ifaces.is_empty() {
+        return json!([]);
+    }
+    let reader = wireguard::Reader::open();
+    let list = ifaces.iter().map(|(name, dev)| {
+        match reader.as_ref().map_err(|e| *e).and_then(|r| r.device(dev)) {
+            Ok(d) => json!({
+                "interface": name,
+                "device": dev,
+                "status": "ok",
+                "public_key": d.public_key,
+                "listen_port": d.listen_port,
+                "peers": d.peers.iter().map(|p| json!({
+                    "public_key": p.public_key,
+                    "endpoint": p.endpoint,
+                    "latest_handshake": p.latest_handshake,
+                    "latest_handshake_age_s": p.latest_handshake.map(|t| (now as i64 - t).max(0)),
+                    "rx_bytes": p.rx_bytes,
+                    "tx_bytes": p.tx_bytes,
+                    "persistent_keepalive_s": p.persistent_keepalive_s,
+                })).collect::<Vec<_>>(),
+            }),
+            Err(e) => json!({
+                "interface": name,
+                "device": dev,
+                "status": e.code(),
+                "public_key": Value::Null,
+                "listen_port": Value::Null,
+                "peers": [],
+            }),
+        }
+    });
+    Value::Array(list.collect())
 }
 
 fn vps(root: &Root, omr: &Config) -> Value {

@@ -25,6 +25,7 @@ pub mod tailscale;
 pub mod ubus;
 pub mod uci;
 pub mod update;
+pub mod wireguard;
 pub mod wireless;
 
 use std::io::Read;

@@ -1,7 +1,9 @@
 //! MPTCP endpoints and limits from the kernel's path manager over generic netlink (`mptcp_pm`,
 //! what `ip mptcp endpoint show` / `ip mptcp limits` ask), without a child process.
 
-use super::netlink::{NLM_F_DUMP, Socket, attr, attrs, u32_at};
+#[cfg(test)]
+use super::netlink::attr;
+use super::netlink::{NLM_F_DUMP, Socket, attrs, genl, genl_family, u32_at};
 use nix::sys::socket::SockProtocol;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -19,10 +21,6 @@ pub struct Limits {
     pub add_addr_accepted: Option<u64>,
 }
 
-const GENL_ID_CTRL: u16 = 0x10;
-const CTRL_CMD_GETFAMILY: u8 = 3;
-const CTRL_ATTR_FAMILY_ID: u16 = 1;
-const CTRL_ATTR_FAMILY_NAME: u16 = 2;
 const MPTCP_PM_VER: u8 = 1;
 const CMD_GET_ADDR: u8 = 3;
 const CMD_GET_LIMITS: u8 = 6;
@@ -43,36 +41,31 @@ const FLAGS: [(u32, &str); 5] = [
     (16, "implicit"),
 ];
 
-fn genl(cmd: u8, version: u8, attrs: &[u8]) -> Vec<u8> {
-    let mut v = vec![cmd, version, 0, 0];
-    v.extend_from_slice(attrs);
-    v
-}
-
-/// The family id of `mptcp_pm`, or `None` without kernel MPTCP.
-fn family(sock: &Socket) -> Option<u16> {
-    let req = genl(
-        CTRL_CMD_GETFAMILY,
-        1,
-        &attr(CTRL_ATTR_FAMILY_NAME, b"mptcp_pm\0"),
-    );
-    let answer = sock.exchange(GENL_ID_CTRL, 0, &req).ok()?;
-    let (_, id) = attrs(answer.first()?.get(4..)?).find(|(k, _)| *k == CTRL_ATTR_FAMILY_ID)?;
-    Some(u16::from_ne_bytes(id.get(..2)?.try_into().ok()?))
-}
-
 /// Endpoints and limits; each `None` when the kernel cannot say.
 pub fn read() -> (Option<Vec<Endpoint>>, Option<Limits>) {
+    read_with(&|i| {
+        nix::net::if_::if_indextoname(i)
+            .ok()
+            .map(|c| c.to_string_lossy().into_owned())
+    })
+}
+
+/// `read`, the endpoints' devices named by `names` (e.g. from a link dump already made).
+pub fn read_with(names: &dyn Fn(u32) -> Option<String>) -> (Option<Vec<Endpoint>>, Option<Limits>) {
     let Ok(sock) = Socket::open(SockProtocol::NetlinkGeneric) else {
         return (None, None);
     };
-    let Some(fam) = family(&sock) else {
+    let Ok(fam) = genl_family(&sock, "mptcp_pm") else {
         return (None, None);
     };
     let endpoints = sock
         .exchange(fam, NLM_F_DUMP, &genl(CMD_GET_ADDR, MPTCP_PM_VER, &[]))
         .ok()
-        .map(|msgs| msgs.iter().filter_map(|m| endpoint(m.get(4..)?)).collect());
+        .map(|msgs| {
+            msgs.iter()
+                .filter_map(|m| endpoint_with(m.get(4..)?, names))
+                .collect()
+        });
     let limits = sock
         .exchange(fam, 0, &genl(CMD_GET_LIMITS, MPTCP_PM_VER, &[]))
         .ok()
@@ -94,6 +87,14 @@ pub fn read() -> (Option<Vec<Endpoint>>, Option<Limits>) {
 
 /// One MPTCP_PM_CMD_GET_ADDR answer (after the genl header); public for the fuzz target.
 pub fn endpoint(msg_attrs: &[u8]) -> Option<Endpoint> {
+    endpoint_with(msg_attrs, &|i| {
+        nix::net::if_::if_indextoname(i)
+            .ok()
+            .map(|c| c.to_string_lossy().into_owned())
+    })
+}
+
+pub fn endpoint_with(msg_attrs: &[u8], names: &dyn Fn(u32) -> Option<String>) -> Option<Endpoint> {
     let (_, nested) = attrs(msg_attrs).find(|(k, _)| *k == ATTR_ADDR)?;
     let (mut id, mut address, mut flags, mut ifindex) = (None, None, 0u32, 0u32);
     for (k, v) in attrs(nested) {
@@ -114,13 +115,7 @@ pub fn endpoint(msg_attrs: &[u8]) -> Option<Endpoint> {
             _ => {}
         }
     }
-    let dev = if ifindex == 0 {
-        None
-    } else {
-        nix::net::if_::if_indextoname(ifindex)
-            .ok()
-            .map(|c| c.to_string_lossy().into_owned())
-    };
+    let dev = if ifindex == 0 { None } else { names(ifindex) };
     Some(Endpoint {
         id: id?,
         address: address?,

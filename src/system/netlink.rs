@@ -62,6 +62,37 @@ pub fn attrs(buf: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
     })
 }
 
+const GENL_ID_CTRL: u16 = 0x10;
+const CTRL_CMD_GETFAMILY: u8 = 3;
+const CTRL_ATTR_FAMILY_ID: u16 = 1;
+const CTRL_ATTR_FAMILY_NAME: u16 = 2;
+
+/// A generic netlink message body: the genl header (command, version) and its attributes.
+pub fn genl(cmd: u8, version: u8, attrs: &[u8]) -> Vec<u8> {
+    let mut v = vec![cmd, version, 0, 0];
+    v.extend_from_slice(attrs);
+    v
+}
+
+/// The id nlctrl gives the generic netlink family `name` (`mptcp_pm`, `wireguard`) on a
+/// NETLINK_GENERIC socket; `Err(Kernel(ENOENT))` when this kernel has no such family.
+pub fn genl_family(sock: &Socket, name: &str) -> Result<u16, NlError> {
+    let mut z = name.as_bytes().to_vec();
+    z.push(0);
+    let req = genl(CTRL_CMD_GETFAMILY, 1, &attr(CTRL_ATTR_FAMILY_NAME, &z));
+    let answer = sock.exchange(GENL_ID_CTRL, 0, &req)?;
+    let body = answer
+        .first()
+        .and_then(|m| m.get(4..))
+        .ok_or(NlError::Malformed)?;
+    let (_, id) = attrs(body)
+        .find(|(k, _)| *k == CTRL_ATTR_FAMILY_ID)
+        .ok_or(NlError::Malformed)?;
+    // exactly a u16: anything else is not nlctrl's answer
+    let id: [u8; 2] = id.try_into().map_err(|_| NlError::Malformed)?;
+    Ok(u16::from_ne_bytes(id))
+}
+
 impl Socket {
     pub fn open(protocol: SockProtocol) -> Result<Socket, NlError> {
         let fd = socket(

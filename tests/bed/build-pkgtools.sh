@@ -1,11 +1,12 @@
 #!/bin/sh
 # Build the package tools the tests install with, from the archives in tests/vendor/{openwrt,alpine}/:
-# usign (OpenWrt's signatures), opkg-lede (opkg of OpenWrt 24.10, needs libubox) and apk-tools v3
-# (OpenWrt 25.x). How they build and behave: tests/vendor/README.md.
+# usign (OpenWrt's signatures), opkg-lede (opkg of OpenWrt 24.10, needs libubox), apk-tools v3
+# (OpenWrt 25.x) and LuCI's po2lmo (tests/vendor/luci: the .lmo catalogues of luci-i18n packages).
+# How they build and behave: tests/vendor/README.md.
 #
 #   tests/bed/build-pkgtools.sh [outdir]        (default: <repo>/build/pkgtools)
 #
-# Result: <outdir>/bin/{usign,opkg,apk}. Idempotent: a tool is rebuilt only when its archive
+# Result: <outdir>/bin/{usign,opkg,apk,po2lmo}. Idempotent: a tool is rebuilt only when its archive
 # changed (a stamp holds the archive's sha256) or the binary is missing (PKGTOOLS_REBUILD=1 forces).
 # Needs cmake, meson, ninja, a C compiler, libjson-c-dev (libubox), libssl-dev zlib1g-dev
 # libzstd-dev (apk): tests/bed/install-deps.sh installs them.
@@ -115,8 +116,25 @@ else
     stamp apk-tools
 fi
 
+# po2lmo: LuCI's .po → .lmo compiler (luci-base/src, what luci.mk runs for luci-i18n-* packages;
+# needs nothing but libc), from the LuCI archive in tests/vendor/luci/.
+if fresh luci "$outdir/bin/po2lmo"; then
+    log "up to date: po2lmo"
+else
+    log "building po2lmo"
+    s=$(unpack luci)
+    quiet make -C "$s/modules/luci-base/src" CC="${CC:-cc}" CFLAGS=-O2 po2lmo
+    install -m 0755 "$s/modules/luci-base/src/po2lmo" "$outdir/bin/po2lmo"
+    stamp luci
+    rm -rf "$s"
+fi
+
 # Self-check: each tool answers.
 "$outdir/bin/usign" 2>&1 | grep -q 'Usage' || die "usign does not run"
 "$outdir/bin/opkg" --version 2>&1 | grep -qi 'opkg' || die "opkg does not run"
 "$outdir/bin/apk" --version 2>&1 | grep -q 'apk-tools 3' || die "apk does not run"
-log "ok: $outdir/bin/{usign,opkg,apk}"
+po=$(mktemp)
+printf 'msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n\nmsgid "Disabled"\nmsgstr "Deaktiviert"\n' >"$po"
+"$outdir/bin/po2lmo" "$po" "$po.lmo" && [ -s "$po.lmo" ] || { rm -f "$po" "$po.lmo"; die "po2lmo does not run"; }
+rm -f "$po" "$po.lmo"
+log "ok: $outdir/bin/{usign,opkg,apk,po2lmo}"

@@ -24,6 +24,7 @@ faketime
 vnstat
 hyperfine
 strace
+wireguard-tools
 curl
 procps
 iproute2

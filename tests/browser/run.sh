@@ -63,6 +63,10 @@ set -a
 # shellcheck disable=SC1090
 . "$ENV_FILE"
 set +a
+if [ -n "${JM_LUCI:-}" ] && [ -z "${JM_LUCI_URL:-}" ]; then
+    echo "browser tests: JM_LUCI is set but the running server has no LuCI: make stop, then JM_LUCI=1 make run (or let this script start one)" >&2
+    exit 1
+fi
 
 # -- the collector: lib/collector-init.sh becomes /etc/init.d/jammonitor-collector of the live root
 # (so collector.start/stop work from the page, as on a router); the collector is started through

@@ -130,7 +130,9 @@ pub fn status(ctx: &Ctx) -> ApiResult<Response> {
         None => {
             // What turning it on would do: which WAN carries the traffic, which bond members stop
             // bonding, which services stop.
-            let current = wans::managed(root)?;
+            // A network config that cannot be parsed hides the impact (the page names the file
+            // from its other answers; enabling refuses with config_unparseable).
+            let current = wans::managed(root).unwrap_or_default();
             let primary = current.iter().find(|w| w.role == Role::Master);
             let bonded: Vec<&str> = current
                 .iter()

@@ -67,6 +67,43 @@ describe('JamMonitor frontend', () => {
 		await p.close();
 	});
 
+	it('WireGuard peers show in the tunnel card: key, endpoint, handshake, transfer; hostile names stay text; 375 px', async () => {
+		// The rig's kernel has no WireGuard (no real device can exist here): the real answer gets
+		// a `tunnel.wireguard` section shaped as docs/api.md documents (tests/wireguard.rs checks
+		// the server side against the kernel's dump format).
+		const p = await openApp({width: 375, height: 812});
+		const {page} = p;
+		const key = 'oaGhoaGhoaGhoaGhoaGhoaGhoaGhoaGhoaGhoaGhoaE=';
+		await page.route('**/api/overview', async route => {
+			const res = await route.fetch();
+			const j = await res.json();
+			j.data.tunnel.wireguard = [
+				{interface: 'wgwan1', device: 'wgwan1', status: 'ok', public_key: key, listen_port: 51820,
+					peers: [{public_key: key, endpoint: '203.0.113.7:51820', latest_handshake: Math.floor(Date.now() / 1000) - 75,
+						latest_handshake_age_s: 75, rx_bytes: 5 * 1024 * 1024, tx_bytes: 2048, persistent_keepalive_s: 25},
+					{public_key: key.replace('E=', 'Q='), endpoint: null, latest_handshake: null, latest_handshake_age_s: null,
+						rx_bytes: 0, tx_bytes: 0, persistent_keepalive_s: null}]},
+				{interface: '<b>wg2</b>', device: 'wg2', status: 'no_wireguard', public_key: null, listen_port: null, peers: []},
+			];
+			await route.fulfill({response: res, json: j});
+		});
+		const card = page.locator('[data-panel=overview] .jm-block', {hasText: 'VPN / Tunnel'});
+		await card.locator('.jm-wg[data-wg=wgwan1]').waitFor();
+		const text = await card.innerText();
+		assert.match(text, /WireGuard: wgwan1/);
+		assert.ok(text.includes(key), 'the peer public key is shown whole');
+		assert.match(text, /Endpoint\s+203\.0\.113\.7:51820/);
+		assert.match(text, /Latest handshake\s+(1 min\. ago|75 sec\. ago)/);
+		assert.match(text, /Transfer\s+5(\.00)? MiB received, 2(\.00)? KiB sent/);
+		assert.match(text, /Latest handshake\s+Never/);
+		assert.match(text, /WireGuard: <b>wg2<\/b>/, 'a hostile interface name is text');
+		assert.equal(await card.locator('b').count(), 0);
+		assert.match(text, /The kernel has no WireGuard support\./);
+		assert.ok(await page.evaluate(() => document.documentElement.scrollWidth) <= 375, 'the 44-character keys fit 375 px');
+		clean(p);
+		await p.close();
+	});
+
 	it('Interfaces tab shows lan1 with its address and plausible rx/tx counters', async () => {
 		// Read before the page loads: its first fetch may already be done when openApp returns.
 		const before = rigStats('lan1');
