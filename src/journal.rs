@@ -27,6 +27,7 @@ use crate::system::clock::now_epoch;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 pub const DIR: &str = "/etc/jammonitor/journal";
@@ -137,8 +138,18 @@ fn temp_for(path: &Path, id: &str) -> PathBuf {
 
 /// Writes `bytes` to `path` durably and atomically: a temp file in the same directory, fsync,
 /// rename over, fsync the directory. A crash leaves the old or the new file, and at most the
-/// temp file (named after `tag`, so recovery can find it).
+/// temp file (named after `tag`, so recovery can find it). The new file keeps the mode of the
+/// one it replaces (uci configs are 0644, some 0600); a file that did not exist gets 0644.
 pub fn write_durable(path: &Path, bytes: &[u8], tag: &str) -> std::io::Result<()> {
+    let mode = std::fs::metadata(path)
+        .map(|md| md.permissions().mode() & 0o7777)
+        .unwrap_or(0o644);
+    write_durable_mode(path, bytes, tag, mode)
+}
+
+/// [`write_durable`] with the final mode given. The temp file is created 0600 and only opened
+/// up once complete, so a secret never sits world-readable in a half-written file.
+fn write_durable_mode(path: &Path, bytes: &[u8], tag: &str, mode: u32) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("/"));
     std::fs::create_dir_all(dir)?;
     let tmp = temp_for(path, tag);
@@ -147,12 +158,10 @@ pub fn write_durable(path: &Path, bytes: &[u8], tag: &str) -> std::io::Result<()
             .write(true)
             .create(true)
             .truncate(true)
+            .mode(0o600)
             .open(&tmp)?;
-        // Keep the mode of the file we replace (uci configs are 0644, some 0600).
-        if let Ok(md) = std::fs::metadata(path) {
-            let _ = f.set_permissions(md.permissions());
-        }
         f.write_all(bytes)?;
+        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
         f.sync_all()?;
         drop(f);
         std::fs::rename(&tmp, path)?;
@@ -286,7 +295,9 @@ impl<'a> Journal<'a> {
         let path = journal_path(self.root, &self.rec.area);
         let bytes = serde_json::to_vec(&self.rec)
             .map_err(|e| ApiError::internal(format!("journal: {e}")))?;
-        write_durable(&path, &bytes, "tmp")
+        // 0600: a journal holds the exact bytes of the configs it protects (VPN keys, Wi-Fi
+        // passwords): readable by root only.
+        write_durable_mode(&path, &bytes, "tmp", 0o600)
             .map_err(|e| ApiError::internal(format!("cannot write the journal: {e}")))
     }
 
@@ -484,6 +495,44 @@ mod tests {
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(p.join("etc/config")).unwrap();
         (Root::new(&p), p)
+    }
+
+    #[test]
+    fn journal_is_root_only_and_files_keep_their_mode() {
+        let (r, p) = root("modes");
+        let mode = |f: &str| std::fs::metadata(p.join(f)).unwrap().permissions().mode() & 0o777;
+        std::fs::write(p.join("etc/config/secret"), "key 1\n").unwrap();
+        std::fs::set_permissions(
+            p.join("etc/config/secret"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+        let mut j = Journal::begin(
+            &r,
+            "wan",
+            "test",
+            Value::Null,
+            vec![
+                Change {
+                    path: "/etc/config/secret".into(),
+                    after: Some(b"key 2\n".to_vec()),
+                },
+                Change {
+                    path: "/etc/config/new".into(),
+                    after: Some(b"n\n".to_vec()),
+                },
+            ],
+            &[],
+        )
+        .unwrap();
+        // It holds the secret's bytes: root only.
+        assert_eq!(mode("etc/jammonitor/journal/wan.json"), 0o600);
+        j.commit().unwrap();
+        assert_eq!(mode("etc/jammonitor/journal/wan.json"), 0o600);
+        assert_eq!(mode("etc/config/secret"), 0o600);
+        assert_eq!(mode("etc/config/new"), 0o644);
+        j.close().unwrap();
+        let _ = std::fs::remove_dir_all(p);
     }
 
     #[test]
