@@ -77,7 +77,13 @@ export async function openPage(browser, {width = 1280, height = 900, allowConsol
 		if (m.type() === 'error' && !allowConsole.some(re => re.test(m.text()))) problems.push('console error: ' + m.text());
 	});
 	page.on('pageerror', e => problems.push('page error: ' + e.message));
-	page.on('requestfailed', r => problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`));
+	// A tab switch aborts the previous tab's read in flight (htdocs/poll.js, by design): a GET the
+	// page itself aborted is not a failure. Any other failure, and any aborted write, is.
+	page.on('requestfailed', r => {
+		const err = r.failure()?.errorText;
+		if (r.method() === 'GET' && err === 'net::ERR_ABORTED' && /\/api\/\S+$/.test(r.url())) return;
+		problems.push(`request failed: ${r.method()} ${r.url()} ${err}`);
+	});
 	page.on('response', r => {
 		if (r.status() >= 400 && !allowStatus.includes(r.status())) problems.push(`HTTP ${r.status()}: ${r.url()}`);
 	});
