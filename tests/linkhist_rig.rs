@@ -1,6 +1,7 @@
 //! Link reliability history (issue 19) in a router of its own: uniquely named namespaces built
-//! here like tests/rig's WAN side (a router with lan1..lan3 and OMR's per-WAN tables and rules,
-//! three ISPs, a VPS holding 1.1.1.1 and 203.0.113.10), so it needs neither the shared rig nor its
+//! by tests/common/wan_topo.rs like tests/rig's WAN side (lan1..lan3 with OMR's per-WAN tables
+//! and rules, three ISPs, a VPS holding 1.1.1.1 and 203.0.113.10), so it needs neither the shared
+//! rig nor its
 //! lock. Every packet stays inside these namespaces.
 //!
 //! 1. Each WAN link gets its own delay and loss (tests/rig/linkem.py, netem-like, on the ISP side:
@@ -19,150 +20,16 @@ mod collector_util;
 mod common;
 
 use collector_util::*;
+use common::wan_topo::WanTopo;
 use common::*;
 use serde_json::Value;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn ipn(ns: &str, args: &[&str]) {
-    let mut a = vec!["ip", "-n", ns];
-    a.extend_from_slice(args);
-    sh(&a);
-}
-
 fn nsx(ns: &str, args: &[&str]) -> String {
     let mut a = vec!["ip", "netns", "exec", ns];
     a.extend_from_slice(args);
     sh(&a)
-}
-
-/// router — isp1..3 — vps, addressed as tests/rig/lib.sh does. Namespaces deleted on drop.
-struct Topo {
-    router: Netns,
-    isps: Vec<Netns>,
-    _vps: Netns,
-}
-
-impl Topo {
-    fn new() -> Topo {
-        let router = Netns::new("lhr");
-        let vps = Netns::new("lhv");
-        let mut isps = Vec::new();
-        for ns in [&router.name, &vps.name] {
-            nsx(
-                ns,
-                &[
-                    "sysctl",
-                    "-qw",
-                    "net.ipv4.conf.all.rp_filter=0",
-                    "net.ipv6.conf.all.disable_ipv6=1",
-                ],
-            );
-        }
-        for k in 1..=3u32 {
-            let isp = Netns::new(&format!("lhi{k}"));
-            let (r, i, v) = (router.name.as_str(), isp.name.as_str(), vps.name.as_str());
-            nsx(
-                i,
-                &[
-                    "sysctl",
-                    "-qw",
-                    "net.ipv4.ip_forward=1",
-                    "net.ipv4.conf.all.rp_filter=0",
-                    "net.ipv6.conf.all.disable_ipv6=1",
-                ],
-            );
-            let lan = format!("lan{k}");
-            let gw = format!("10.{k}.{k}.1");
-            let vdev = format!("isp{k}");
-            ipn(
-                r,
-                &[
-                    "link", "add", &lan, "type", "veth", "peer", "name", "router", "netns", i,
-                ],
-            );
-            ipn(
-                i,
-                &[
-                    "link", "add", "vps", "type", "veth", "peer", "name", &vdev, "netns", v,
-                ],
-            );
-            ipn(
-                r,
-                &["addr", "add", &format!("10.{k}.{k}.2/24"), "dev", &lan],
-            );
-            ipn(i, &["addr", "add", &format!("{gw}/24"), "dev", "router"]);
-            ipn(
-                i,
-                &["addr", "add", &format!("100.64.{k}.1/30"), "dev", "vps"],
-            );
-            ipn(
-                v,
-                &["addr", "add", &format!("100.64.{k}.2/30"), "dev", &vdev],
-            );
-            ipn(r, &["link", "set", &lan, "up"]);
-            ipn(i, &["link", "set", "router", "up"]);
-            ipn(i, &["link", "set", "vps", "up"]);
-            ipn(v, &["link", "set", &vdev, "up"]);
-            ipn(
-                i,
-                &["route", "add", "default", "via", &format!("100.64.{k}.2")],
-            );
-            ipn(
-                v,
-                &[
-                    "route",
-                    "add",
-                    &format!("10.{k}.{k}.0/24"),
-                    "via",
-                    &format!("100.64.{k}.1"),
-                ],
-            );
-            // OMR's per-WAN routing (as tests/rig: tables 3/4/5, from/oif rules, main defaults).
-            let table = (k + 2).to_string();
-            ipn(
-                r,
-                &[
-                    "route", "add", "default", "via", &gw, "dev", &lan, "table", &table,
-                ],
-            );
-            ipn(
-                r,
-                &[
-                    "rule",
-                    "add",
-                    "from",
-                    &format!("10.{k}.{k}.2"),
-                    "table",
-                    &table,
-                    "pref",
-                    "0",
-                ],
-            );
-            ipn(
-                r,
-                &["rule", "add", "oif", &lan, "table", &table, "pref", "0"],
-            );
-            ipn(
-                r,
-                &[
-                    "route", "add", "default", "via", &gw, "dev", &lan, "metric", &table,
-                ],
-            );
-            isps.push(isp);
-        }
-        for a in ["1.1.1.1/32", "203.0.113.10/32"] {
-            ipn(&vps.name, &["addr", "add", a, "dev", "lo"]);
-        }
-        Topo {
-            router,
-            isps,
-            _vps: vps,
-        }
-    }
-    fn isp(&self, k: u32) -> String {
-        self.isps[k as usize - 1].name.clone()
-    }
 }
 
 /// The link emulation of one ISP and its iptables rules (they go with the namespace).
@@ -280,9 +147,9 @@ fn per_wan_links_outages_and_causes() {
         sh_ok(&["iptables-legacy", "--version"]),
         "iptables-legacy missing (make deps installs iptables)"
     );
-    let topo = Topo::new();
+    let topo = WanTopo::new("lh", &["1.1.1.1/32", "203.0.113.10/32"]);
     let router = topo.router.name.clone();
-    let isp = |k: u32| topo.isp(k);
+    let isp = |k: u32| topo.isp(k).to_string();
     let root = TestRoot::new(true);
     let _ = root.uci(&["-q", "delete", "jammonitor.main.ping_target"]);
     root.uci(&["add_list", "jammonitor.main.ping_target=internet=1.1.1.1"]);
@@ -297,7 +164,7 @@ fn per_wan_links_outages_and_causes() {
     let links = [(1, 10u32, 0u32), (2, 40, 2), (3, 120, 10)];
     let ems: Vec<Linkem> = links
         .iter()
-        .map(|(k, d, l)| Linkem::start(topo.isp(*k), *k, *d, *l))
+        .map(|(k, d, l)| Linkem::start(topo.isp(*k).to_string(), *k, *d, *l))
         .collect();
     std::thread::sleep(Duration::from_millis(500));
     let c = Collector::start_in(

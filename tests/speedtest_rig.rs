@@ -21,6 +21,7 @@
 //! transfer (the WAN's receive counter stops moving) within 1 s and no curl is left.
 mod common;
 
+use common::wan_topo::WanTopo;
 use common::*;
 use serde_json::Value;
 use std::process::{Command, Stdio};
@@ -39,12 +40,6 @@ fn sh(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn ipn(ns: &str, args: &[&str]) {
-    let mut a = vec!["ip", "-n", ns];
-    a.extend_from_slice(args);
-    sh(&a);
-}
-
 fn nsx(ns: &str, args: &[&str]) -> String {
     let mut a = vec!["ip", "netns", "exec", ns];
     a.extend_from_slice(args);
@@ -60,115 +55,18 @@ fn rate(k: u32) -> (f64, f64) {
     }
 }
 
+/// tests/common's WAN topology (router, three ISPs, a VPS holding 203.0.113.10 and 8.8.8.8), each
+/// ISP shaping its link as tests/rig/rig.sh does, and the speed-test server on the VPS.
 struct Topo {
-    router: Netns,
-    _isps: Vec<Netns>,
-    _vps: Netns,
+    wans: WanTopo,
 }
 
 impl Topo {
     fn new() -> Topo {
-        let router = Netns::new("str");
-        let vps = Netns::new("stv");
-        let mut isps = Vec::new();
-        for ns in [&router.name, &vps.name] {
-            nsx(
-                ns,
-                &[
-                    "sysctl",
-                    "-qw",
-                    "net.ipv4.conf.all.rp_filter=0",
-                    "net.ipv6.conf.all.disable_ipv6=1",
-                    "net.ipv6.conf.default.disable_ipv6=1",
-                ],
-            );
-        }
+        let wans = WanTopo::new("st", &["203.0.113.10/32", "8.8.8.8/32"]);
         for k in 1..=3u32 {
-            let isp = Netns::new(&format!("sti{k}"));
-            let (r, i, v) = (router.name.as_str(), isp.name.as_str(), vps.name.as_str());
-            nsx(
-                i,
-                &[
-                    "sysctl",
-                    "-qw",
-                    "net.ipv4.ip_forward=1",
-                    "net.ipv4.conf.all.rp_filter=0",
-                    "net.ipv6.conf.all.disable_ipv6=1",
-                    "net.ipv6.conf.default.disable_ipv6=1",
-                ],
-            );
-            let lan = format!("lan{k}");
-            let gw = format!("10.{k}.{k}.1");
-            let vdev = format!("isp{k}");
-            ipn(
-                r,
-                &[
-                    "link", "add", &lan, "type", "veth", "peer", "name", "router", "netns", i,
-                ],
-            );
-            ipn(
-                i,
-                &[
-                    "link", "add", "vps", "type", "veth", "peer", "name", &vdev, "netns", v,
-                ],
-            );
-            ipn(
-                r,
-                &["addr", "add", &format!("10.{k}.{k}.2/24"), "dev", &lan],
-            );
-            ipn(i, &["addr", "add", &format!("{gw}/24"), "dev", "router"]);
-            ipn(
-                i,
-                &["addr", "add", &format!("100.64.{k}.1/30"), "dev", "vps"],
-            );
-            ipn(
-                v,
-                &["addr", "add", &format!("100.64.{k}.2/30"), "dev", &vdev],
-            );
-            ipn(r, &["link", "set", &lan, "up"]);
-            ipn(i, &["link", "set", "router", "up"]);
-            ipn(i, &["link", "set", "vps", "up"]);
-            ipn(v, &["link", "set", &vdev, "up"]);
-            ipn(
-                i,
-                &["route", "add", "default", "via", &format!("100.64.{k}.2")],
-            );
-            ipn(
-                v,
-                &[
-                    "route",
-                    "add",
-                    &format!("10.{k}.{k}.0/24"),
-                    "via",
-                    &format!("100.64.{k}.1"),
-                ],
-            );
-            // OMR's per-WAN routing (as tests/rig: tables 3/4/5, from/oif rules, main defaults).
-            let table = (k + 2).to_string();
-            ipn(
-                r,
-                &[
-                    "route", "add", "default", "via", &gw, "dev", &lan, "table", &table,
-                ],
-            );
-            for sel in [
-                vec!["from".to_string(), format!("10.{k}.{k}.2")],
-                vec!["oif".to_string(), lan.clone()],
-            ] {
-                ipn(
-                    r,
-                    &[
-                        "rule", "add", &sel[0], &sel[1], "table", &table, "pref", "0",
-                    ],
-                );
-            }
-            ipn(
-                r,
-                &[
-                    "route", "add", "default", "via", &gw, "dev", &lan, "metric", &table,
-                ],
-            );
-            // The link's speeds, shaped by the ISP (as tests/rig/rig.sh does).
+            let i = wans.isp(k);
+            // The link's speeds, shaped by the ISP.
             let (down, up) = rate(k);
             for (dev, mbit) in [("router", down), ("vps", up)] {
                 sh(&[
@@ -189,11 +87,8 @@ impl Topo {
                     "100ms",
                 ]);
             }
-            isps.push(isp);
         }
-        for a in ["203.0.113.10/32", "8.8.8.8/32"] {
-            ipn(&vps.name, &["addr", "add", a, "dev", "lo"]);
-        }
+        let vps = &wans.vps;
         // The speed-test server (Cloudflare and CacheFly URL styles).
         let child = Command::new("ip")
             .args(["netns", "exec", &vps.name, "/usr/bin/python3"])
@@ -212,18 +107,14 @@ impl Topo {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Topo {
-            router,
-            _isps: isps,
-            _vps: vps,
-        }
+        Topo { wans }
     }
 
     /// (rx, tx) bytes of the router's lanK.
     fn counters(&self, k: u32) -> (u64, u64) {
         let read = |what: &str| -> u64 {
             nsx(
-                &self.router.name,
+                &self.wans.router.name,
                 &[
                     "cat",
                     &format!("/sys/class/net/lan{k}/statistics/{what}_bytes"),
@@ -253,7 +144,7 @@ fn start(root: &TestRoot, sid: &str, ns: &str, body: &str) -> Resp {
 fn measured_rates_binding_progress_history_and_cancel() {
     assert!(is_root(), "this test needs root (network namespaces)");
     let topo = Topo::new();
-    let ns = topo.router.name.clone();
+    let ns = topo.wans.router.name.clone();
     let root = TestRoot::new(true);
     // Test-only sizes (about two seconds per link) beside the product's.
     for s in ["3", "20"] {

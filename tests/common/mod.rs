@@ -7,6 +7,7 @@
 
 pub mod metrics;
 pub mod uhttpd;
+pub mod wan_topo;
 pub mod wg_kernel;
 
 use serde_json::Value;
