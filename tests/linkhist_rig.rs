@@ -1,8 +1,7 @@
 //! Link reliability history (issue 19) in a router of its own: uniquely named namespaces built
 //! by tests/common/wan_topo.rs like tests/rig's WAN side (lan1..lan3 with OMR's per-WAN tables
 //! and rules, three ISPs, a VPS holding 1.1.1.1 and 203.0.113.10), so it needs neither the shared
-//! rig nor its
-//! lock. Every packet stays inside these namespaces.
+//! rig nor its lock. Every packet stays inside these namespaces.
 //!
 //! 1. Each WAN link gets its own delay and loss (tests/rig/linkem.py, netem-like, on the ISP side:
 //!    wan1 10 ms / 0 %, wan2 40 ms / 2 %, wan3 120 ms / 10 %). With a 200 ms round (a test-only
