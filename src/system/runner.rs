@@ -97,8 +97,10 @@ impl Output {
     }
 }
 
-/// Runs `cmd` and returns its output whatever its exit code.
-pub fn run(root: &Root, cmd: &Cmd) -> Result<Output, RunError> {
+/// Starts `cmd` the one way every command starts: absolute program under `root`, argv, a wiped
+/// environment (fixed PATH, C locale), its own process group (so a deadline kills all of it),
+/// stdout and stderr piped, stdin piped only when the caller writes to it.
+fn spawn(root: &Root, cmd: &Cmd, stdin: bool) -> Result<std::process::Child, RunError> {
     let mut command = std::process::Command::new(root.path(cmd.program));
     command
         .args(&cmd.args)
@@ -106,20 +108,19 @@ pub fn run(root: &Root, cmd: &Cmd) -> Result<Output, RunError> {
         .env("PATH", "/sbin:/usr/sbin:/bin:/usr/bin")
         .env("LC_ALL", "C")
         .process_group(0)
-        .stdin(if cmd.stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
+        .stdin(if stdin { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     if !root.is_system() {
         // Doubles under a test root find their state through it.
         command.env(super::ROOT_ENV, root.base());
     }
-    let mut child = command
-        .spawn()
-        .map_err(|e| RunError::Spawn(e.to_string()))?;
+    command.spawn().map_err(|e| RunError::Spawn(e.to_string()))
+}
+
+/// Runs `cmd` and returns its output whatever its exit code.
+pub fn run(root: &Root, cmd: &Cmd) -> Result<Output, RunError> {
+    let mut child = spawn(root, cmd, cmd.stdin.is_some())?;
     let pgid = Pid::from_raw(child.id() as i32);
     let start = Instant::now();
     let result = collect(&mut child, cmd, start);
@@ -312,26 +313,7 @@ pub fn stream(
     tick: Duration,
     on_tick: &mut dyn FnMut(Flow) -> bool,
 ) -> Result<StreamOutput, RunError> {
-    let mut command = std::process::Command::new(root.path(cmd.program));
-    command
-        .args(&cmd.args)
-        .env_clear()
-        .env("PATH", "/sbin:/usr/sbin:/bin:/usr/bin")
-        .env("LC_ALL", "C")
-        .process_group(0)
-        .stdin(if feed > 0 {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if !root.is_system() {
-        command.env(super::ROOT_ENV, root.base());
-    }
-    let mut child = command
-        .spawn()
-        .map_err(|e| RunError::Spawn(e.to_string()))?;
+    let mut child = spawn(root, cmd, feed > 0)?;
     let pgid = Pid::from_raw(child.id() as i32);
     let start = Instant::now();
     let result = pump_stream(&mut child, cmd, feed, tick, on_tick, start);
