@@ -222,6 +222,20 @@ where
     F: FnOnce(&mut Progress) -> Result<Value, String>,
     R: FnOnce(&mut Progress) -> Result<Value, String>,
 {
+    let recover = recover.map(|(d, r)| (d, Box::new(r) as Work));
+    start_boxed(root, o, Box::new(work), recover)
+}
+
+/// A job's work, boxed: the fork/supervise/worker machinery below is compiled once, not once
+/// per kind of job (monomorphized, it was 130 kB of the shipped binary).
+type Work<'a> = Box<dyn FnOnce(&mut Progress) -> Result<Value, String> + 'a>;
+
+fn start_boxed(
+    root: &Root,
+    o: Options,
+    work: Work,
+    recover: Option<(Duration, Work)>,
+) -> ApiResult<JobFile> {
     let kind = o.kind;
     if !valid_kind(kind) {
         return Err(ApiError::internal(format!("invalid job kind {kind:?}")));
@@ -338,10 +352,7 @@ enum End {
 
 /// Forks a worker (own process group) running `f`, waits for it, kills its group at
 /// `deadline` + grace. The worker writes its outcome to the job file itself.
-fn run_worker<F>(path: &std::path::Path, job: &JobFile, deadline: Duration, f: F) -> End
-where
-    F: FnOnce(&mut Progress) -> Result<Value, String>,
-{
+fn run_worker(path: &std::path::Path, job: &JobFile, deadline: Duration, f: Work) -> End {
     let t0 = Instant::now();
     // SAFETY: single-threaded process (see start).
     let worker = match unsafe { fork() } {
@@ -392,16 +403,13 @@ where
     }
 }
 
-fn supervise<F, R>(
+fn supervise(
     path: PathBuf,
     mut job: JobFile,
     deadline: Duration,
-    work: F,
-    recover: Option<(Duration, R)>,
-) where
-    F: FnOnce(&mut Progress) -> Result<Value, String>,
-    R: FnOnce(&mut Progress) -> Result<Value, String>,
-{
+    work: Work,
+    recover: Option<(Duration, Work)>,
+) {
     detach_stdio();
     std::panic::set_hook(Box::new(|_| {}));
     job.pid = Some(std::process::id() as i32);
