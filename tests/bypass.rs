@@ -10,19 +10,12 @@ use common::*;
 use serde_json::{Value, json};
 use std::os::unix::fs::PermissionsExt;
 
-struct Bed {
-    root: TestRoot,
-    ns: Netns,
-    rw: String,
-}
-
 const HOTPLUG: &str = "etc/hotplug.d/iface/40-omr-tracker";
 const ASIDE: &str = "etc/jammonitor/bypass-aside/40-omr-tracker";
 
 fn bed(tag: &str) -> Bed {
-    let root = TestRoot::new(true);
-    let ns = mini_router(tag);
-    let rw = root.session(true, true);
+    let bed = Bed::new(tag);
+    let root = &bed.root;
     // shadowsocks-libev too (older OMR builds carry both proxies), written with the real uci.
     root.write("etc/config/shadowsocks-libev", "");
     root.uci(&["set", "shadowsocks-libev.sss0=server"]);
@@ -34,21 +27,10 @@ fn bed(tag: &str) -> Bed {
         root.file("etc/init.d/shadowsocks-libev"),
     )
     .unwrap();
-    Bed { root, ns, rw }
+    bed
 }
 
 impl Bed {
-    fn post(&self, action: &str, body: &Value) -> Resp {
-        Req::post(action, &self.rw, &body.to_string())
-            .in_netns(&self.ns.name)
-            .run_write(&self.root)
-    }
-    fn get(&self, action: &str) -> Value {
-        Req::get(action, &self.rw)
-            .in_netns(&self.ns.name)
-            .run(&self.root)
-            .data()
-    }
     /// The X-JM-Bypass header of an authorized answer.
     fn header(&self) -> String {
         let r = Req::get("session", &self.rw)

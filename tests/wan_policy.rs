@@ -4,32 +4,11 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-struct Bed {
-    root: TestRoot,
-    ns: Netns,
-    rw: String,
-}
-
 fn bed(tag: &str) -> Bed {
-    let root = TestRoot::new(true);
-    let ns = mini_router(tag);
-    let rw = root.session(true, true);
-    Bed { root, ns, rw }
+    Bed::new(tag)
 }
 
 impl Bed {
-    /// A write, followed to the end of its apply job.
-    fn post(&self, action: &str, body: &Value) -> Resp {
-        Req::post(action, &self.rw, &body.to_string())
-            .in_netns(&self.ns.name)
-            .run_write(&self.root)
-    }
-    fn get(&self, action: &str) -> Value {
-        Req::get(action, &self.rw)
-            .in_netns(&self.ns.name)
-            .run(&self.root)
-            .data()
-    }
     fn role(&self, wan: &str) -> (String, String) {
         (
             self.root

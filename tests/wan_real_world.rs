@@ -7,34 +7,11 @@ use common::*;
 use serde_json::{Value, json};
 use std::process::Command;
 
-struct Bed {
-    root: TestRoot,
-    ns: Netns,
-    rw: String,
-}
-
 fn bed(tag: &str) -> Bed {
-    let root = TestRoot::new(true);
-    let ns = mini_router(tag);
-    let rw = root.session(true, true);
-    Bed { root, ns, rw }
+    Bed::new(tag)
 }
 
 impl Bed {
-    /// A write, followed to the end of its apply job.
-    fn post(&self, action: &str, body: &Value) -> Resp {
-        Req::post(action, &self.rw, &body.to_string())
-            .in_netns(&self.ns.name)
-            .run_write(&self.root)
-    }
-    fn get_raw(&self, action: &str) -> Resp {
-        Req::get(action, &self.rw)
-            .in_netns(&self.ns.name)
-            .run(&self.root)
-    }
-    fn get(&self, action: &str) -> Value {
-        self.get_raw(action).data()
-    }
     /// `uci batch` + commit on the test root (the way an OMR user's config came to be).
     fn batch(&self, script: &str) {
         let mut cmd = Command::new(repo().join("build/uci/bin/uci"));

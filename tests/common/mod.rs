@@ -583,3 +583,34 @@ pub fn wait_job_done(root: &TestRoot, sid: &str, id: &str, netns: Option<&str>) 
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// A test root with a read+write session and a mini router namespace to run the CGI in: the bed
+/// of the write tests (wan_policy, wan_real_world, bypass). Tests add their own methods to it.
+pub struct Bed {
+    pub root: TestRoot,
+    pub ns: Netns,
+    pub rw: String,
+}
+
+impl Bed {
+    pub fn new(tag: &str) -> Bed {
+        let root = TestRoot::new(true);
+        let ns = mini_router(tag);
+        let rw = root.session(true, true);
+        Bed { root, ns, rw }
+    }
+    /// A write, followed to the end of its apply job.
+    pub fn post(&self, action: &str, body: &Value) -> Resp {
+        Req::post(action, &self.rw, &body.to_string())
+            .in_netns(&self.ns.name)
+            .run_write(&self.root)
+    }
+    pub fn get_raw(&self, action: &str) -> Resp {
+        Req::get(action, &self.rw)
+            .in_netns(&self.ns.name)
+            .run(&self.root)
+    }
+    pub fn get(&self, action: &str) -> Value {
+        self.get_raw(action).data()
+    }
+}
