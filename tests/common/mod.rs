@@ -396,6 +396,24 @@ impl Netns {
             .args(["netns", "exec", &self.name])
             .args(args))
     }
+    /// One kernel counter of `dev` (`dir` is "rx" or "tx", `field` "bytes" or "packets").
+    pub fn link_stat(&self, dev: &str, dir: &str, field: &str) -> u64 {
+        let v: serde_json::Value =
+            serde_json::from_str(&self.ip(&["-j", "-s", "link", "show", dev])).unwrap();
+        v[0]["stats64"][dir][field].as_u64().unwrap()
+    }
+}
+
+/// A live counter keeps moving (IPv6 DAD and router solicitations on a fresh link, the test's
+/// own traffic): the answer must lie between the kernel's reading before and after the request.
+pub fn assert_counter_between(got: &serde_json::Value, before: u64, after: u64, what: &str) {
+    let got = got
+        .as_u64()
+        .unwrap_or_else(|| panic!("{what}: not a number: {got}"));
+    assert!(
+        (before..=after).contains(&got),
+        "{what}: {got} not within the kernel's {before}..={after}"
+    );
 }
 
 impl Drop for Netns {
