@@ -222,6 +222,7 @@ impl Shared {
 /// Durations therefore carry at most one round of error at each end.
 #[derive(Debug, Clone, Default)]
 pub struct OutageSm {
+    /// Evidence of the failing rounds in a row: 2 per failing round, 1 per `GatewaySilent`.
     streak: u32,
     streak_start: i64,
     streak_cause: Option<Cause>,
@@ -235,6 +236,34 @@ pub enum Verdict {
     Fail(Cause),
     /// Nothing could be probed (no target resolvable): no evidence either way.
     Unknown,
+    /// The gateway did not answer but another target did: traffic still flows, so this is a
+    /// weaker sign than a silent link. Random loss on a bad link silences one gateway echo in ten,
+    /// so it takes twice `outage_rounds` of these to open a `no_gateway_reply` outage (at 10 %
+    /// loss and 3 s rounds: one chance in a million per round instead of one in a thousand).
+    GatewaySilent,
+}
+
+/// One round's verdict from the WAN's state and its probes, `(sent, answered)` to the gateway and
+/// to every other target: nothing answered is `no_gateway_reply`; the gateway answered (or is not
+/// probed) while every other target was silent is `no_internet_reply`; the gateway silent while
+/// the Internet answers is the weaker `GatewaySilent`.
+pub fn verdict(disabled: bool, up: bool, gateway: (u32, u32), other: (u32, u32)) -> Verdict {
+    let ((g, ga), (o, oa)) = (gateway, other);
+    if disabled {
+        Verdict::Fail(Cause::Disabled)
+    } else if !up {
+        Verdict::Fail(Cause::LinkDown)
+    } else if g + o == 0 {
+        Verdict::Unknown
+    } else {
+        let gateway_silent = g > 0 && ga == 0;
+        match (oa > 0, o > 0, gateway_silent) {
+            (true, _, true) => Verdict::GatewaySilent,
+            (_, _, true) => Verdict::Fail(Cause::NoGatewayReply),
+            (false, true, false) => Verdict::Fail(Cause::NoInternetReply),
+            _ => Verdict::Ok,
+        }
+    }
 }
 
 fn severity(c: Cause) -> u8 {
@@ -285,7 +314,11 @@ impl OutageSm {
                     }
                 }
             }
-            Verdict::Fail(c) => {
+            Verdict::Fail(_) | Verdict::GatewaySilent => {
+                let (c, weight) = match v {
+                    Verdict::Fail(c) => (c, 2),
+                    _ => (Cause::NoGatewayReply, 1),
+                };
                 if let Some((s, Cause::Disabled)) = self.open {
                     out.push(row(s, Some(t), Cause::Disabled));
                     self.open = None;
@@ -296,7 +329,7 @@ impl OutageSm {
                 } else {
                     self.streak_cause = Some(self.streak_cause.map_or(c, |x| worse(x, c)));
                 }
-                self.streak += 1;
+                self.streak += weight;
                 let cause = self.streak_cause.unwrap_or(c);
                 match self.open {
                     Some((s, oc)) => {
@@ -309,7 +342,7 @@ impl OutageSm {
                         let need = if cause == Cause::LinkDown {
                             1
                         } else {
-                            rounds.max(1)
+                            2 * rounds.max(1)
                         };
                         if self.streak >= need {
                             self.open = Some((self.streak_start, cause));
@@ -1292,21 +1325,12 @@ impl Pinger {
         let mut outages = Vec::new();
         for (w, rt) in self.plan.wans.iter_mut().enumerate() {
             let (g, ga, o, oa) = per_wan[w];
-            let v = if rt.probe.disabled {
+            if rt.probe.disabled {
                 rt.disabled += 1;
-                Verdict::Fail(Cause::Disabled)
             } else if !rt.up {
                 rt.down += 1;
-                Verdict::Fail(Cause::LinkDown)
-            } else if g > 0 && ga == 0 {
-                Verdict::Fail(Cause::NoGatewayReply)
-            } else if o > 0 && oa == 0 {
-                Verdict::Fail(Cause::NoInternetReply)
-            } else if g + o == 0 {
-                Verdict::Unknown
-            } else {
-                Verdict::Ok
-            };
+            }
+            let v = verdict(rt.probe.disabled, rt.up, (g, ga), (o, oa));
             outages.extend(rt.sm.step(&rt.probe.name, now_ms, v, rounds));
         }
         if !outages.is_empty() {
@@ -1388,6 +1412,53 @@ mod tests {
         raw[20] = 0;
         assert_eq!(parse_reply(&raw, true), Some((0, 0x1234, 7)));
         assert_eq!(parse_reply(&[1, 2, 3], false), None);
+    }
+
+    #[test]
+    fn a_rounds_verdict_from_its_probes() {
+        use Cause::*;
+        use Verdict::*;
+        let v = |g, o| verdict(false, true, g, o);
+        assert_eq!(v((1, 1), (2, 2)), Ok);
+        // The gateway skipped its echo, the Internet answered: a weaker sign.
+        assert_eq!(v((1, 0), (2, 1)), GatewaySilent);
+        assert_eq!(v((2, 1), (2, 2)), Ok);
+        assert_eq!(v((1, 0), (2, 0)), Fail(NoGatewayReply));
+        assert_eq!(v((1, 0), (0, 0)), Fail(NoGatewayReply));
+        assert_eq!(v((1, 1), (2, 0)), Fail(NoInternetReply));
+        assert_eq!(v((0, 0), (2, 0)), Fail(NoInternetReply));
+        assert_eq!(v((1, 1), (0, 0)), Ok);
+        assert_eq!(v((0, 0), (0, 0)), Unknown);
+        assert_eq!(verdict(false, false, (0, 0), (0, 0)), Fail(LinkDown));
+        assert_eq!(verdict(true, true, (1, 1), (1, 1)), Fail(Disabled));
+    }
+
+    #[test]
+    fn a_silent_gateway_alone_needs_twice_the_rounds() {
+        use Verdict::*;
+        let mut sm = OutageSm::default();
+        let mut rows = Vec::new();
+        for (i, v) in [GatewaySilent; 5].into_iter().chain([Ok]).enumerate() {
+            rows.extend(sm.step("wan3", i as i64 * 1000, v, 3));
+        }
+        assert!(
+            rows.is_empty(),
+            "5 silent-gateway rounds are loss: {rows:?}"
+        );
+        let seq = [
+            GatewaySilent,
+            GatewaySilent,
+            Fail(Cause::NoInternetReply),
+            Fail(Cause::NoInternetReply),
+        ];
+        for (i, v) in seq.into_iter().enumerate() {
+            rows.extend(sm.step("wan3", 10_000 + i as i64 * 1000, v, 3));
+        }
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(
+            (rows[0].start_ms, rows[0].cause),
+            (10_000, Cause::NoGatewayReply)
+        );
     }
 
     #[test]
