@@ -68,7 +68,10 @@ impl Root {
     /// Reads a small text file, capped so a hostile or huge file cannot exhaust memory.
     pub fn read(&self, abs: &str, cap: usize) -> std::io::Result<String> {
         let f = std::fs::File::open(self.path(abs))?;
-        let mut s = String::new();
+        // Sized up front: `take` hides the file's length from read_to_string, which then starts
+        // at 32 bytes and doubles (8 reads for /proc/stat). /proc and /sys files report 0.
+        let len = f.metadata().map_or(0, |m| m.len() as usize);
+        let mut s = String::with_capacity(if len == 0 { 4096 } else { len + 1 }.min(cap));
         f.take(cap as u64).read_to_string(&mut s)?;
         Ok(s)
     }
