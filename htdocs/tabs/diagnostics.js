@@ -2,8 +2,9 @@
 //   1. Diagnostic bundle (redacted gzip tar)  — tabs/diagnostics/bundle.js.
 //   2. USB storage and history                — tabs/diagnostics/storage.js (this release).
 //   3. Speed test per WAN                     — tabs/diagnostics/speedtest.js.
-// One poll for the whole tab (every 10 s; every second while a format or a speed test runs, when
-// only the running job is asked between the full refreshes): no section starts a timer of its own.
+// One poll for the whole tab (every 10 s; every second while a bundle, a format or a speed test
+// runs, when only the running job is asked between the full refreshes): no section starts a timer
+// of its own.
 
 import {h, setText} from '../dom.js';
 import {_} from '../i18n.js';
@@ -23,6 +24,7 @@ export function create(ctx) {
 		h('div', {class: 'jm-tab-head'}, h('h3', {text: _('Diagnostics')}), age),
 		bundle.el, storage.el, speedtest.el);
 	let fullAt = 0;   // performance.now() of the last full refresh
+	const jobs = [bundle, speedtest];   // sections whose running job is asked alone between refreshes
 
 	function tick() {
 		const elapsed = storage.tick();
@@ -33,17 +35,19 @@ export function create(ctx) {
 
 	return {
 		el, tick,
-		// While a format or a speed test runs, the app's scheduler polls its progress every second.
-		get intervalMs() { return storage.jobActive() || speedtest.jobActive() ? JOB_POLL_MS : INTERVAL_MS; },
+		// While a job runs, the app's scheduler polls its progress every second.
+		get intervalMs() { return jobs.some(j => j.jobActive()) || storage.jobActive() ? JOB_POLL_MS : INTERVAL_MS; },
 		async refresh(signal) {
-			// A running speed test alone: ask only its job, the rest at the usual pace.
-			if (speedtest.jobActive() && !storage.jobActive() && performance.now() - fullAt < INTERVAL_MS) {
-				await speedtest.refreshJob(signal);
+			// A running bundle or speed test (not a format): ask only the running jobs, the rest at
+			// the usual pace.
+			const active = jobs.filter(j => j.jobActive());
+			if (active.length && !storage.jobActive() && performance.now() - fullAt < INTERVAL_MS) {
+				await Promise.all(active.map(j => j.refreshJob(signal)));
 				return;
 			}
 			fullAt = performance.now();
-			await Promise.all([bundle.refresh(signal), storage.jobActive() ? storage.refreshJob(signal) : storage.refresh(signal),
-				speedtest.jobActive() ? speedtest.refreshJob(signal) : speedtest.refresh(signal)]);
+			await Promise.all([storage.jobActive() ? storage.refreshJob(signal) : storage.refresh(signal),
+				...jobs.map(j => (j.jobActive() ? j.refreshJob(signal) : j.refresh(signal)))]);
 			tick();
 		},
 		hide: () => { bundle.hide(); storage.hide(); speedtest.hide(); },

@@ -1,6 +1,7 @@
 // Diagnostics → diagnostic bundle (issue 15): start a redacted bundle (a background job on the
 // router), follow it section by section, cancel it, see its size and every section's status,
-// download it. One `diag` request per tab refresh; while a bundle runs, `job?id=` once a second.
+// download it. One `diag` request per tab refresh; while a bundle runs, the tab's scheduler asks
+// `job?id=` once a second (refreshJob).
 // The download is a POST with the Bearer header whose answer is saved from a Blob (api.download):
 // the session id never appears in a URL.
 //
@@ -13,7 +14,6 @@ import {errorText} from '../../errors.js';
 import * as fmt from '../../format.js';
 import {badge, emptyNote} from '../../ui.js';
 
-const JOB_POLL_MS = 1000;
 const WRITE_TIMEOUT_MS = 15000;   // diag.cancel waits up to 2 s for the job to stop
 const DOWNLOAD_TIMEOUT_MS = 120000;
 
@@ -43,7 +43,6 @@ export function createBundle(ctx) {
 	let job = null;           // the newest diag job (as last polled)
 	let busy = false;         // a POST from this page in flight
 	let visible = true;
-	let timer = null, pollCtl = null;
 
 	const msg = h('p', {class: 'jm-msg', hidden: true, role: 'status'});
 	const actions = h('div', {class: 'jm-actions jm-start'});
@@ -84,12 +83,12 @@ export function createBundle(ctx) {
 			const r = await api.post('diag.bundle', {}, {timeoutMs: WRITE_TIMEOUT_MS});
 			job = r.job;
 			say('');
+			ctx.refresh(); // the scheduler now polls the job every second
 		} catch (err) {
 			say(serverText(err), 'error');
 		} finally {
 			busy = false;
 			render();
-			poll();
 		}
 	}
 
@@ -128,39 +127,25 @@ export function createBundle(ctx) {
 		}
 	}
 
-	// ---- polling ----
-	function stopPoll() {
-		if (timer) clearTimeout(timer);
-		timer = null;
-		if (pollCtl) pollCtl.abort();
-		pollCtl = null;
-	}
+	// ---- polling (by the tab's scheduler: every second while a bundle runs) ----
+	const jobActive = () => Boolean(visible && running());
 
-	function poll() {
-		stopPoll();
-		if (!running() || !visible) return;
-		timer = setTimeout(async () => {
-			timer = null;
-			if (!visible || document.visibilityState === 'hidden' || !running()) return;
-			const ctl = new AbortController();
-			pollCtl = ctl;
-			try {
-				const d = await api.get('job', {query: {id: job.id}, signal: ctl.signal});
-				if (ctl.signal.aborted || !job || d.id !== job.id) return;
-				job = {...d, available: d.state === 'done'};
+	async function refreshJob(signal) {
+		if (!jobActive()) return refresh(signal);
+		try {
+			const d = await api.get('job', {query: {id: job.id}, signal});
+			if (!job || d.id !== job.id) return;
+			job = {...d, available: d.state === 'done'};
+			render();
+		} catch (err) {
+			if (err && err.name === 'AbortError') throw err;
+			if (err && (err.status === 404 || err.status === 400)) {
+				job = {...job, state: 'failed', error: serverText(err)};
 				render();
-			} catch (err) {
-				if (ctl.signal.aborted || (err && err.name === 'AbortError')) return;
-				if (err && (err.status === 404 || err.status === 400)) {
-					job = {...job, state: 'failed', error: serverText(err)};
-					render();
-					return;
-				}
-			} finally {
-				if (pollCtl === ctl) pollCtl = null;
+				return;
 			}
-			poll();
-		}, JOB_POLL_MS);
+			throw err;
+		}
 	}
 
 	async function refresh(signal) {
@@ -180,7 +165,6 @@ export function createBundle(ctx) {
 		// Our own job's live state wins over a tab refresh that raced it.
 		if (!(job && d.job && job.id === d.job.id && job.state === 'running' && d.job.state === 'running')) job = d.job || null;
 		render();
-		poll();
 	}
 
 	// ---- rendering ----
@@ -239,8 +223,8 @@ export function createBundle(ctx) {
 	}
 
 	return {
-		el, refresh,
-		hide() { visible = false; stopPoll(); },
-		destroy() { visible = false; stopPoll(); },
+		el, refresh, refreshJob, jobActive,
+		hide() { visible = false; },
+		destroy() { visible = false; },
 	};
 }

@@ -41,6 +41,12 @@ const FAKE = {
 
 describe('Diagnostics: USB storage and history', () => {
 	it('lists the block devices and the database and collector figures of `storage`', async () => {
+		// The collector (started with the rig, a sample every JM_COLLECTOR_INTERVAL s) must have
+		// written a sample, or the date range is "No sample yet" (this file alone runs first).
+		for (let t0 = Date.now(); !(await api('storage')).database?.last_sample;) {
+			assert.ok(Date.now() - t0 < 90000, 'the collector wrote no sample in 90 s');
+			await new Promise(r => setTimeout(r, 1000));
+		}
 		const p = await openPage(browser);
 		const {page} = p;
 		const answered = page.waitForResponse(r => r.url().includes('/api/storage'));

@@ -118,7 +118,22 @@ async function recordZones(page) {
 }
 const zoneLog = page => page.evaluate(() => ({log: window.__zoneLog, max: window.__maxRows}));
 
+// The cards grow when their link history arrives (sparklines, uptime): a drag is aimed only once
+// the zones and rows have held still for 200 ms, or it can land in the zone that moved under it.
+async function layoutSettled(page) {
+	let last = '';
+	for (let i = 0; i < 50; i++) {
+		const now = await page.evaluate(() => [...document.querySelectorAll('.jm-zone, .jm-wan-row')]
+			.map(e => { const r = e.getBoundingClientRect(); return [r.x, r.y, r.width, r.height].map(Math.round).join(','); }).join(';'));
+		if (now === last) return;
+		last = now;
+		await page.waitForTimeout(200);
+	}
+	throw new Error('the WAN Policy layout kept moving for 10 s');
+}
+
 async function mouseDrag(page, name, role) {
+	await layoutSettled(page);
 	const h = await row(page, name).locator('.jm-handle').boundingBox();
 	const z = await page.locator(`.jm-zone[data-role="${role}"]`).boundingBox();
 	await page.mouse.move(h.x + h.width / 2, h.y + h.height / 2);
@@ -587,6 +602,7 @@ describe('WAN Policy tab', () => {
 		assert.ok(widths.every(w => w === widths[0] && w > 300), 'stacked zones: ' + widths);
 		await page.evaluate(() => document.addEventListener('pointerdown', e => { window.__pointerType = e.pointerType; }, true));
 		const cdp = await p.context.newCDPSession(page);
+		await layoutSettled(page);
 		const h = await row(page, 'wan3').locator('.jm-handle').boundingBox();
 		const z = await page.locator('.jm-zone[data-role=on]').boundingBox();
 		const at = (x, y) => [{x: Math.round(x), y: Math.round(y), id: 1}];
