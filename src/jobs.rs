@@ -197,6 +197,12 @@ where
     )
 }
 
+/// Is a job of an exclusive `kind` running? Its lock (`<kind>.lock`, held by the job for its
+/// whole life, released by the kernel when it dies) cannot be taken shared.
+pub fn kind_running(root: &Root, kind: &str) -> bool {
+    crate::system::lock::held_at(&root.path(JOBS_DIR).join(format!("{kind}.lock")))
+}
+
 /// How a job runs.
 pub struct Options<'a> {
     pub kind: &'a str,

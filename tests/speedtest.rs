@@ -6,7 +6,8 @@
 //!   does not offer (the rig's config mirrors the defaults: CacheFly has no 25 MB file and no
 //!   upload), and no job is started;
 //! - VPS bypass active, a WAN write in progress (its lock held, or its journal left open), a
-//!   test already running (the job kind's lock held): 409 with a code saying which;
+//!   test already running (the job kind's lock held): 409 with a code saying which; and the
+//!   reverse: while a test runs, WAN writes and the bypass are 409 `speedtest_running`;
 //! - auth: no session, read-only session on the write.
 mod common;
 
@@ -194,6 +195,52 @@ fn refused_while_bypass_a_wan_write_or_another_test_runs() {
     assert_eq!(r.error_code(), "speedtest_running");
     drop(held);
     assert_eq!(jobs_started(&root), 0);
+}
+
+/// The reverse: while a test runs, nothing that would reload its WAN starts. Every WAN write and
+/// the VPS bypass answer 409 `speedtest_running`, start no job and change no config.
+#[test]
+fn a_running_test_refuses_wan_writes_and_the_bypass() {
+    let root = TestRoot::new(false);
+    let sid = root.session(true, true);
+    let before = root.configs();
+    std::fs::create_dir_all(root.file("var/run/jammonitor/jobs")).unwrap();
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(root.file("var/run/jammonitor/jobs/speedtest.lock"))
+        .unwrap();
+    let held = Flock::lock(f, FlockArg::LockExclusive).unwrap();
+    for (action, body) in [
+        ("wan.roles", r#"{"roles":{"wan2":"master"}}"#),
+        ("wan.edit", r#"{"name":"wan2","label":"DSL"}"#),
+        ("wan.managed", r#"{"wans":["wan1","wan2"]}"#),
+        ("bypass.enable", r#"{"confirm":true}"#),
+    ] {
+        let r = Req::post(action, &sid, body).run(&root);
+        assert_eq!(
+            r.status,
+            409,
+            "{action}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        assert_eq!(r.error_code(), "speedtest_running", "{action}");
+    }
+    assert_eq!(root.configs(), before);
+    let jobs = std::fs::read_dir(root.file("var/run/jammonitor/jobs")).unwrap();
+    assert_eq!(
+        jobs.flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+            .count(),
+        0,
+        "no job started"
+    );
+    // The test ended: the same WAN write is taken (a label: no device to reload here).
+    drop(held);
+    let r = Req::post("wan.edit", &sid, r#"{"name":"wan2","label":"DSL"}"#).run_write(&root);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(root.uci(&["get", "network.wan2.label"]), "DSL");
 }
 
 #[test]

@@ -6,6 +6,7 @@ use super::Root;
 use crate::error::{ApiError, ApiResult};
 use nix::fcntl::{Flock, FlockArg};
 use std::fs::{File, OpenOptions};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 pub struct Lock {
@@ -41,4 +42,22 @@ pub fn acquire(root: &Root, name: &str, wait: Duration) -> ApiResult<Lock> {
             }
         }
     }
+}
+
+/// Is the lock file at `path` held by a running process? A shared probe fails against an
+/// exclusive holder; nothing is created, and a missing file is not held.
+pub fn held_at(path: &Path) -> bool {
+    let Ok(f) = OpenOptions::new().read(true).open(path) else {
+        return false;
+    };
+    Flock::lock(f, FlockArg::LockSharedNonblock).is_err()
+}
+
+/// Is the area lock `name` (see [`acquire`]) held right now: a writer of that area running?
+pub fn held(root: &Root, name: &str) -> bool {
+    held_at(
+        &root
+            .path("/var/run/jammonitor")
+            .join(format!("{name}.lock")),
+    )
 }

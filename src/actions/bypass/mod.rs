@@ -166,6 +166,8 @@ pub fn enable(ctx: &Ctx) -> ApiResult<Response> {
     }
     let root = ctx.root;
     check_enable(root)?;
+    // The bypass reloads the network under a running speed test's WAN.
+    crate::actions::speedtest::refuse_if_running(root)?;
     let job = txn::start_locking(
         root,
         ENABLE,
@@ -181,6 +183,7 @@ pub fn disable(ctx: &Ctx) -> ApiResult<Response> {
     Fields::parse(&ctx.req.body)?.only(&[])?;
     let root = ctx.root;
     check_disable(root)?;
+    crate::actions::speedtest::refuse_if_running(root)?;
     let job = txn::start_locking(
         root,
         DISABLE,

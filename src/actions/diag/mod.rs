@@ -24,11 +24,7 @@ pub const DEADLINE: Duration = Duration::from_secs(120);
 
 /// Is a bundle job running? (its kind lock is held)
 fn job_running(root: &Root) -> bool {
-    let p = root.path(jobs::JOBS_DIR).join(format!("{KIND}.lock"));
-    let Ok(f) = std::fs::OpenOptions::new().read(true).open(p) else {
-        return false;
-    };
-    nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockSharedNonblock).is_err()
+    jobs::kind_running(root, KIND)
 }
 
 /// Expired bundles go; unfinished ones too when no job is writing them.

@@ -55,14 +55,20 @@ fn job_deadline(size_mb: u32) -> Duration {
 
 /// Is a test job running? (its kind lock is held)
 fn test_running(root: &Root) -> bool {
-    lock_held(&root.path(jobs::JOBS_DIR).join(format!("{KIND}.lock")))
+    jobs::kind_running(root, KIND)
 }
 
-fn lock_held(p: &std::path::Path) -> bool {
-    let Ok(f) = std::fs::OpenOptions::new().read(true).open(p) else {
-        return false;
-    };
-    nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockSharedNonblock).is_err()
+/// Refuses a write that would cut a running speed test's path (a WAN change, the VPS bypass):
+/// its transfer is bound to a WAN device that the write may reload.
+pub fn refuse_if_running(root: &Root) -> ApiResult<()> {
+    if test_running(root) {
+        return Err(ApiError::new(
+            409,
+            "speedtest_running",
+            "a speed test is running: wait for it to finish or cancel it, then try again",
+        ));
+    }
+    Ok(())
 }
 
 /// A WAN write in progress: its journal open, its lock held, or its job running.
@@ -70,7 +76,7 @@ fn wan_write_running(root: &Root) -> bool {
     if crate::journal::open(root, "wan").map_or(true, |j| j.is_some()) {
         return true;
     }
-    if lock_held(&root.path("/var/run/jammonitor/wan.lock")) {
+    if crate::system::lock::held(root, "wan") {
         return true;
     }
     newest_job(root, "wan-").is_some_and(|j| j.state == "running")

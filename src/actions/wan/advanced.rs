@@ -7,7 +7,6 @@
 //! written to /proc when applied.
 
 use crate::actions::Ctx;
-use crate::bypass;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Fields, Response};
 use crate::journal::Change;
@@ -264,7 +263,7 @@ pub const WRITE: Write = Write {
 pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
     let root = ctx.root;
     parse(&ctx.req.body, root, &uci::load(root, "network")?)?;
-    bypass::refuse_if_active(root)?;
+    super::refuse_if_busy(root)?;
     let body = ctx.req.body.clone();
     let job = txn::start(root, WRITE, crate::actions::APPLIERS, move |r| {
         plan(r, &body)
@@ -273,7 +272,7 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
 }
 
 fn plan(root: &Root, body: &[u8]) -> ApiResult<WritePlan> {
-    bypass::refuse_if_active(root)?;
+    super::refuse_if_busy(root)?;
     let s = parse(body, root, &uci::load(root, "network")?)
         .map_err(|e| e.context("configuration changed meanwhile"))?;
     let tracker = uci::load(root, "omr-tracker")?;

@@ -4,7 +4,6 @@
 //! left alone. MTU lives on the `device` section named after the WAN's device (OMR convention).
 
 use crate::actions::Ctx;
-use crate::bypass;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Fields, Response};
 use crate::system::Root;
@@ -264,7 +263,7 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
     let root = ctx.root;
     let current = wans::managed(root)?;
     let edit = parse(&ctx.req.body, &current)?;
-    bypass::refuse_if_active(root)?;
+    super::refuse_if_busy(root)?;
     // Every refusal (nothing to change, no device for an MTU) is answered now, not by the job.
     let wan = current
         .iter()
@@ -280,7 +279,7 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
 }
 
 fn plan(root: &Root, body: &[u8]) -> ApiResult<WritePlan> {
-    bypass::refuse_if_active(root)?;
+    super::refuse_if_busy(root)?;
     let current = wans::managed(root)?;
     let edit = parse(body, &current).map_err(|e| e.context("configuration changed meanwhile"))?;
     let wan = current

@@ -3,7 +3,6 @@
 //! current Primary, so the exactly-one-master rule still holds over the managed set.
 
 use crate::actions::Ctx;
-use crate::bypass;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Fields, Response};
 use crate::system::Root;
@@ -76,7 +75,7 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
         &uci::load(root, "network")?,
         &uci::load(root, "jammonitor")?,
     )?;
-    bypass::refuse_if_active(root)?;
+    super::refuse_if_busy(root)?;
     let body = ctx.req.body.clone();
     let job = txn::start(root, WRITE, crate::actions::APPLIERS, move |r| {
         plan(r, &body)
@@ -85,7 +84,7 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
 }
 
 fn plan(root: &Root, body: &[u8]) -> ApiResult<WritePlan> {
-    bypass::refuse_if_active(root)?;
+    super::refuse_if_busy(root)?;
     let names = parse(
         body,
         &uci::load(root, "network")?,

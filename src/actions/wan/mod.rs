@@ -8,3 +8,14 @@ pub mod get;
 pub mod history;
 pub mod managed;
 pub mod roles;
+
+use crate::error::ApiResult;
+use crate::system::Root;
+
+/// What every WAN write refuses, when asked and again in its job: the VPS bypass on or changing
+/// (it owns the roles while on), and a running speed test (its transfer is bound to a WAN this
+/// write may reload).
+fn refuse_if_busy(root: &Root) -> ApiResult<()> {
+    crate::bypass::refuse_if_active(root)?;
+    super::speedtest::refuse_if_running(root)
+}

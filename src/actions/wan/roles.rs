@@ -6,7 +6,6 @@
 //! make the kernel follow (ifdown/ifup, `/etc/init.d/mptcp reload <dev>`).
 
 use crate::actions::Ctx;
-use crate::bypass;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Fields, Response};
 use crate::system::Root;
@@ -96,7 +95,7 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
     // job under the lock (another tab may have changed it in between).
     let selected_now = wans::managed(root)?;
     let requested = parse(&ctx.req.body, &selected_now)?;
-    bypass::refuse_if_active(root)?;
+    super::refuse_if_busy(root)?;
     let next = resolve(&selected_now, &requested)?;
     if selected_now
         .iter()
@@ -112,7 +111,7 @@ pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
 }
 
 fn plan(root: &Root, body: &[u8]) -> ApiResult<WritePlan> {
-    bypass::refuse_if_active(root)?;
+    super::refuse_if_busy(root)?;
     let current = wans::managed(root)?;
     let requested =
         parse(body, &current).map_err(|e| e.context("configuration changed meanwhile"))?;
