@@ -31,6 +31,20 @@ fn jobs_started(root: &TestRoot) -> usize {
         .unwrap_or(0)
 }
 
+/// Holds the lock file `rel` of the root as its owner would (a WAN write's area lock, a job's
+/// kind lock) until dropped.
+fn hold(root: &TestRoot, rel: &str) -> Flock<std::fs::File> {
+    let p = root.file(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(p)
+        .unwrap();
+    Flock::lock(f, FlockArg::LockExclusive).unwrap()
+}
+
 const OK: &str = r#"{"wan":"wan1","direction":"download","size_mb":10,"server":"cloudflare"}"#;
 
 #[test]
@@ -159,14 +173,7 @@ fn refused_while_bypass_a_wan_write_or_another_test_runs() {
     std::fs::remove_file(root.file("etc/jammonitor/bypass.json")).unwrap();
 
     // A WAN write holds its area lock while it runs (src/txn.rs).
-    std::fs::create_dir_all(root.file("var/run/jammonitor")).unwrap();
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(root.file("var/run/jammonitor/wan.lock"))
-        .unwrap();
-    let held = Flock::lock(f, FlockArg::LockExclusive).unwrap();
+    let held = hold(&root, "var/run/jammonitor/wan.lock");
     let r = start(&root, &sid, OK);
     assert_eq!(r.status, 409);
     assert_eq!(r.error_code(), "wan_write_running");
@@ -182,14 +189,7 @@ fn refused_while_bypass_a_wan_write_or_another_test_runs() {
     std::fs::remove_file(root.file("etc/jammonitor/journal/wan.json")).unwrap();
 
     // Another test runs: the speedtest job's kind lock is held.
-    std::fs::create_dir_all(root.file("var/run/jammonitor/jobs")).unwrap();
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(root.file("var/run/jammonitor/jobs/speedtest.lock"))
-        .unwrap();
-    let held = Flock::lock(f, FlockArg::LockExclusive).unwrap();
+    let held = hold(&root, "var/run/jammonitor/jobs/speedtest.lock");
     let r = start(&root, &sid, OK);
     assert_eq!(r.status, 409);
     assert_eq!(r.error_code(), "speedtest_running");
@@ -204,14 +204,7 @@ fn a_running_test_refuses_wan_writes_and_the_bypass() {
     let root = TestRoot::new(false);
     let sid = root.session(true, true);
     let before = root.configs();
-    std::fs::create_dir_all(root.file("var/run/jammonitor/jobs")).unwrap();
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(root.file("var/run/jammonitor/jobs/speedtest.lock"))
-        .unwrap();
-    let held = Flock::lock(f, FlockArg::LockExclusive).unwrap();
+    let held = hold(&root, "var/run/jammonitor/jobs/speedtest.lock");
     for (action, body) in [
         ("wan.roles", r#"{"roles":{"wan2":"master"}}"#),
         ("wan.edit", r#"{"name":"wan2","label":"DSL"}"#),
