@@ -116,6 +116,22 @@ luci_lang() {
         *) echo "$1" ;;
     esac
 }
+# LuCI's name of each language (luci.mk's LUCI_LANG.<folder>), which its translation packages
+# register in /etc/config/luci (`luci.languages`) so System → Language offers it.
+luci_lang_name() {
+    case $1 in
+        ar) echo 'العربية (Arabic)' ;; cs) echo 'Čeština (Czech)' ;; de) echo 'Deutsch (German)' ;;
+        el) echo 'Ελληνικά (Greek)' ;; es) echo 'Español (Spanish)' ;; fr) echo 'Français (French)' ;;
+        id) echo 'Bahasa Indonesia (Indonesian)' ;; it) echo 'Italiano (Italian)' ;;
+        ja) echo '日本語 (Japanese)' ;; ko) echo '한국어 (Korean)' ;; nl) echo 'Nederlands (Dutch)' ;;
+        pl) echo 'Polski (Polish)' ;; pt_BR) echo 'Português do Brasil (Brazilian Portuguese)' ;;
+        ru) echo 'Русский (Russian)' ;; sv) echo 'Svenska (Swedish)' ;; th) echo 'ภาษาไทย (Thai)' ;;
+        tr) echo 'Türkçe (Turkish)' ;; uk) echo 'Українська (Ukrainian)' ;;
+        vi) echo 'Tiếng Việt (Vietnamese)' ;; zh_Hans) echo '简体中文 (Chinese Simplified)' ;;
+        zh_Hant) echo '繁體中文 (Chinese Traditional)' ;;
+        *) return 1 ;;
+    esac
+}
 pkgs_i18n=""
 for po in po/*/jammonitor.po; do
     [ -f "$po" ] || continue
@@ -130,6 +146,19 @@ for po in po/*/jammonitor.po; do
     mkdir -p "$d/usr/lib/lua/luci/i18n"
     "$po2lmo" "$po" "$d/usr/lib/lua/luci/i18n/jammonitor.$lang.lmo" || die "po2lmo $po"
     [ -s "$d/usr/lib/lua/luci/i18n/jammonitor.$lang.lmo" ] || die "po2lmo wrote an empty catalogue for $po"
+    # As luci.mk's translation packages: a uci-defaults line registering the language, run at
+    # once on a live router (postinst) or at first boot in an image.
+    name=$(luci_lang_name "$folder") || die "no LuCI language name for po/$folder (luci_lang_name)"
+    key=$(echo "$lang" | tr - _)
+    mkdir -p "$d/etc/uci-defaults"
+    echo "uci set luci.languages.$key='$name'; uci commit luci" >"$d/etc/uci-defaults/$pkg"
+    cat >"$work/$pkg/postinst" <<SH
+#!/bin/sh
+[ -n "\${IPKG_INSTROOT}" ] || {
+	(. /etc/uci-defaults/$pkg) && rm -f /etc/uci-defaults/$pkg
+	exit 0
+}
+SH
 done
 
 # Normalise: directories 0755, files 0644 unless executable, every mtime the same.

@@ -128,6 +128,10 @@ cmp -s "$x/data/www/luci-static/resources/jammonitor/i18n/de.json" htdocs/i18n/d
 "$tools/po2lmo" po/de/jammonitor.po "$tmp/de.lmo" || fail "po2lmo"
 [ -s "$x/data/usr/lib/lua/luci/i18n/jammonitor.de.lmo" ] || fail "i18n: no /usr/lib/lua/luci/i18n/jammonitor.de.lmo"
 cmp -s "$x/data/usr/lib/lua/luci/i18n/jammonitor.de.lmo" "$tmp/de.lmo" || fail "i18n: jammonitor.de.lmo is not po/de compiled"
+# as luci.mk's translation packages: the language registered in luci.languages at install
+[ "$(cat "$x/data/etc/uci-defaults/luci-i18n-jammonitor-de")" = "uci set luci.languages.de='Deutsch (German)'; uci commit luci" ] ||
+    fail "i18n: uci-defaults registering the language"
+grep -q '/etc/uci-defaults/luci-i18n-jammonitor-de' "$x/ctrl/postinst" || fail "i18n: postinst does not run its uci-defaults"
 # every language: luci.mk's package name (zh_Hans → zh-cn, zh_Hant → zh-tw, pt_BR → pt-br), its
 # .lmo (non-empty, named by that code) and its JSON catalogue (named by the page's code)
 for po in po/*/jammonitor.po; do
@@ -236,6 +240,8 @@ done
 [ -f "$R/etc/uci-defaults/90-jammonitor" ] || fail "opkg offline: uci-defaults must wait for first boot"
 [ -s "$R/usr/lib/lua/luci/i18n/jammonitor.de.lmo" ] && [ -s "$R/usr/lib/lua/luci/i18n/jammonitor.zh-cn.lmo" ] ||
     fail "opkg offline: LuCI catalogues jammonitor.de.lmo, jammonitor.zh-cn.lmo not installed"
+grep -q "luci.languages.zh_cn='简体中文 (Chinese Simplified)'" "$R/etc/uci-defaults/luci-i18n-jammonitor-zh-cn" ||
+    fail "opkg offline: the zh-cn language registration must wait for first boot"
 ok "opkg --offline-root install (postinst under IPKG_INSTROOT)"
 
 A=$tmp/apk-root
@@ -263,6 +269,8 @@ router_cycle() {
         fail "$fmt: init command line"
     [ ! -e "$cr/etc/uci-defaults/90-jammonitor" ] || fail "$fmt: uci-defaults not run on the router"
     [ -s "$cr/usr/lib/lua/luci/i18n/jammonitor.de.lmo" ] || fail "$fmt: LuCI catalogue jammonitor.de.lmo not installed"
+    [ "$(in_router "$cr" /sbin/uci -q get luci.languages.de)" = "Deutsch (German)" ] &&
+        [ ! -e "$cr/etc/uci-defaults/luci-i18n-jammonitor-de" ] || fail "$fmt: German not registered in luci.languages"
     in_router "$cr" /sbin/uci get jammonitor.update.channel >/dev/null || fail "$fmt: config unreadable"
     # the user's change
     in_router "$cr" /sbin/uci set jammonitor.main.interval=120

@@ -38,8 +38,8 @@ copy_bin() {
 }
 
 # mkrouter ROOT: a minimal chroot standing in for the router's root filesystem: /bin/sh and the
-# few programs the maintainer scripts use, the real uci (uci-defaults), the rc.common double
-# (procd), opkg at /bin/opkg and apk at /usr/bin/apk (as on OpenWrt), /tmp and /var/lock.
+# few programs the maintainer scripts use, the real uci (uci-defaults), LuCI's config, the
+# rc.common double (procd), opkg at /bin/opkg and apk at /usr/bin/apk (as on OpenWrt), /tmp and /var/lock.
 mkrouter() {
     cr=$1
     mkdir -p "$cr/bin" "$cr/sbin" "$cr/usr/bin" "$cr/etc/config" "$cr/etc/init.d" "$cr/tmp" "$cr/var/lock" \
@@ -54,6 +54,8 @@ mkrouter() {
     mv "$cr$repo/build/uci/bin/uci" "$cr/sbin/uci"
     install -m 0755 "$repo/tests/doubles/rc.common" "$cr/etc/rc.common"
     mknod -m 666 "$cr/dev/null" c 1 3
+    # luci-base's /etc/config/luci, the part the translation packages write to
+    printf "config core 'main'\n\toption lang 'auto'\n\nconfig internal 'languages'\n" >"$cr/etc/config/luci"
     # OpenWrt's /etc/opkg.conf (minus the feed lists) and the architectures as 24.10 writes them
     printf 'dest root /\ndest ram /tmp\nlists_dir ext /var/opkg-lists\noption overlay_root /overlay\n' >"$cr/etc/opkg.conf"
     printf 'arch all 1\narch noarch 1\narch %s 10\n' "$(uname -m)" >>"$cr/etc/opkg.conf"
