@@ -3,6 +3,9 @@
 //! 1. Through the router's web stack: `overview` served by the real uhttpd (OpenWrt's flags) vs a
 //!    do-nothing CGI under the same uhttpd, one connection per request, medians of 250 each,
 //!    interleaved, as a ratio (budget ≤ 1.5×, DESIGN §11).
+//!    With `JM_BENCH_STATIC_CGI=<a static build of the CGI>` (built as docs/architecture.md
+//!    says), the same pair again for a static binary against a static (`cc -static`) do-nothing
+//!    CGI, interleaved with the first: whether the dynamic loader is what the ratio pays for.
 //! 2. The CGI alone, process start to exit: median wall time, the child processes it spawns
 //!    (strace; budget 0), and ratios against the exec floor (a static no-op) and the
 //!    predecessor's shell pipelines for the same data.
@@ -287,6 +290,9 @@ fn through_uhttpd(root: &TestRoot, sid: &str, n: usize) -> (Duration, Duration, 
         "overview through uhttpd"
     );
     assert_eq!(http_get(u.port, "/cgi-bin/nothing", sid), 200);
+    if let Ok(stat) = std::env::var("JM_BENCH_STATIC_CGI") {
+        static_pair(root, sid, &u, &stat, n);
+    }
     let bad = "0123456789abcdef0123456789abcdef";
     assert_eq!(
         http_get(u.port, "/cgi-bin/jammonitor/api/overview", bad),
@@ -318,4 +324,57 @@ fn through_uhttpd(root: &TestRoot, sid: &str, n: usize) -> (Duration, Duration, 
         }
     }
     (median(ov), median(st), median(acc))
+}
+
+/// The static pair (JM_BENCH_STATIC_CGI): a static build of the CGI and a static do-nothing CGI,
+/// interleaved with the dynamic pair under the same uhttpd; printed and reported, then the run
+/// goes on.
+fn static_pair(root: &TestRoot, sid: &str, u: &Uhttpd, stat: &str, n: usize) {
+    let cgi = root.file("www/cgi-bin");
+    std::fs::copy(stat, cgi.join("jmstatic")).unwrap();
+    let ok = Command::new("cc")
+        .args(["-O2", "-static", "-o"])
+        .arg(cgi.join("nothingstatic"))
+        .arg(root.file("nothing.c"))
+        .status()
+        .unwrap();
+    assert!(ok.success(), "cc -static nothing.c (libc6-dev's libc.a)");
+    let paths = [
+        "/cgi-bin/jammonitor/api/overview",
+        "/cgi-bin/nothing",
+        "/cgi-bin/jmstatic/api/overview",
+        "/cgi-bin/nothingstatic",
+    ];
+    let mut t: [Vec<Duration>; 4] = Default::default();
+    for i in 0..n + 10 {
+        for (k, p) in paths.iter().enumerate() {
+            let t0 = Instant::now();
+            assert_eq!(http_get(u.port, p, sid), 200, "{p}");
+            if i >= 10 {
+                t[k].push(t0.elapsed());
+            }
+        }
+    }
+    let [dy, dn, st, sn] = t.map(|v| median(v).as_secs_f64() * 1000.0);
+    println!("static build through uhttpd, median of {n}, interleaved with the dynamic pair");
+    println!(
+        "  dynamic: overview {dy:.2} ms / do-nothing {dn:.2} ms = {:.2}x",
+        dy / dn
+    );
+    println!(
+        "  static:  overview {st:.2} ms / do-nothing {sn:.2} ms = {:.2}x",
+        st / sn
+    );
+    report::vs(
+        "cgi_overview.uhttpd_overview_static",
+        st,
+        "ms",
+        "static-do-nothing-cgi-same-uhttpd",
+        sn,
+        "-",
+        &format!(
+            "static non-PIE build, median of {n}; the dynamic pair in the same loop: {:.3}",
+            dy / dn
+        ),
+    );
 }
