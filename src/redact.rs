@@ -719,11 +719,22 @@ enum State {
 }
 
 /// The private PEM header in the line: (start of `-----BEGIN`, end of its closing `-----`).
+/// A label is words (`RSA PRIVATE KEY`, `OpenVPN Static key V1`, `X9.42 DH PARAMETERS`): one
+/// holding `=`, `<`, `/`… is text that merely contains the word BEGIN, and redacting a value in
+/// it must not turn it into a header on the next pass (the fuzzer's `…KEYKey = <token>PublicKey`,
+/// which became private once its value was gone: redaction was not idempotent).
 fn pem_begin(line: &str) -> Option<(usize, usize)> {
     let s = line.find("-----BEGIN ")?;
     let rest = &line[s + 11..];
     let e = rest.find("-----")?;
-    let header = rest[..e].to_ascii_uppercase();
+    let label = &rest[..e];
+    if !label
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b' ' | b'.' | b'_' | b'-'))
+    {
+        return None;
+    }
+    let header = label.to_ascii_uppercase();
     let private =
         header.contains("PRIVATE") || (header.contains("KEY") && !header.contains("PUBLIC"));
     private.then_some((s, s + 11 + e + 5))
@@ -958,6 +969,25 @@ fn redact_line(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `redact` fuzz target: a BEGIN line that is not a header (its "label" holds
+    /// `PublicKey = …`) got its value redacted, which removed the word PUBLIC; the next pass then
+    /// read a private header and removed the following line. Such a line is never a header.
+    #[test]
+    fn a_begin_line_that_is_not_a_header_stays_text_on_every_pass() {
+        let text = "-----BEGIN EC PRIV KEYKey = xTIBA0boPublicKey = xTIBA0boLERt1NA-----\n34B2bda";
+        let once = redact(text);
+        assert_eq!(redact(&once), once);
+        assert!(once.ends_with("\n34B2bda"), "{once}");
+        // Real headers, mixed case included, still open a block.
+        for h in [
+            "-----BEGIN RSA PRIVATE KEY-----",
+            "-----BEGIN OpenVPN Static key V1-----",
+        ] {
+            let t = format!("{h}\nMIIEpAIBAAKCAQEA7\n-----END X-----");
+            assert!(!redact(&t).contains("MIIEpAIBAAKCAQEA7"), "{h}");
+        }
+    }
 
     /// A small deterministic fuzz over the tokens the detectors care about (the cargo-fuzz target
     /// in tests/fuzz explores further): idempotent, bounded, re-scan clean.
