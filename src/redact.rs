@@ -723,21 +723,25 @@ enum State {
 /// holding `=`, `<`, `/`… is text that merely contains the word BEGIN, and redacting a value in
 /// it must not turn it into a header on the next pass (the fuzzer's `…KEYKey = <token>PublicKey`,
 /// which became private once its value was gone: redaction was not idempotent).
+/// Every `-----BEGIN ` of the line is tried, not only the first: a header after text that merely
+/// says BEGIN is still a header (the fuzzer's `{"key":"…-----BEGIN EC PRv","…-----BEGIN EC
+/// PRIVATE KEY-----`, found only once the first one had been redacted away).
 fn pem_begin(line: &str) -> Option<(usize, usize)> {
-    let s = line.find("-----BEGIN ")?;
-    let rest = &line[s + 11..];
-    let e = rest.find("-----")?;
-    let label = &rest[..e];
-    if !label
-        .bytes()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b' ' | b'.' | b'_' | b'-'))
-    {
-        return None;
-    }
-    let header = label.to_ascii_uppercase();
-    let private =
-        header.contains("PRIVATE") || (header.contains("KEY") && !header.contains("PUBLIC"));
-    private.then_some((s, s + 11 + e + 5))
+    line.match_indices("-----BEGIN ").find_map(|(s, _)| {
+        let rest = &line[s + 11..];
+        let e = rest.find("-----")?;
+        let label = &rest[..e];
+        if !label
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b' ' | b'.' | b'_' | b'-'))
+        {
+            return None;
+        }
+        let header = label.to_ascii_uppercase();
+        let private =
+            header.contains("PRIVATE") || (header.contains("KEY") && !header.contains("PUBLIC"));
+        private.then_some((s, s + 11 + e + 5))
+    })
 }
 
 /// An OpenVPN inline secret tag opening the line: (tag end, closing tag).
@@ -979,6 +983,11 @@ mod tests {
         let once = redact(text);
         assert_eq!(redact(&once), once);
         assert!(once.ends_with("\n34B2bda"), "{once}");
+        // A header after text that only says BEGIN is a header, on the first pass already.
+        let text = "{\"key\":\"x-----BEGIN EC PRv\",\"pa-----BEGIN EC PRIVATE KEY-----\nsMww";
+        let once = redact(text);
+        assert_eq!(redact(&once), once);
+        assert!(!once.contains("sMww"), "{once}");
         // Real headers, mixed case included, still open a block.
         for h in [
             "-----BEGIN RSA PRIVATE KEY-----",
