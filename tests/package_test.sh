@@ -199,6 +199,19 @@ for p in jammonitor:x-j luci-app-jammonitor:x-l luci-i18n-jammonitor-de:x-i; do
     tree "$tmp/${p#*:}/data" >"$tmp/t-pkg"
     diff "$tmp/t-sdk" "$tmp/t-pkg" >&2 || fail "SDK Makefile and mkpkg.sh differ for ${p%%:*} (< SDK, > package)"
 done
+# The language names live in two tables (mkpkg.sh's luci_lang_name, the SDK Makefile's
+# JM_LANG_NAME): every language registers the same line both ways.
+for po in po/*/jammonitor.po; do
+    folder=$(basename "$(dirname "$po")")
+    case $folder in zh_Hans) l=zh-cn ;; zh_Hant) l=zh-tw ;; pt_BR) l=pt-br ;; *) l=$folder ;; esac
+    u=./etc/uci-defaults/luci-i18n-jammonitor-$l
+    pkg_line=$(tar -xzOf "$tmp/v1/luci-i18n-jammonitor-${l}_$ver-1_all.ipk" ./data.tar.gz | tar -xzOf - "$u") ||
+        fail "luci-i18n-jammonitor-$l: no $u"
+    sdk_line=$(cat "$tmp/sdk/luci-i18n-jammonitor-$l/$u") || fail "SDK luci-i18n-jammonitor-$l: no $u"
+    [ "$pkg_line" = "$sdk_line" ] || fail "luci-i18n-jammonitor-$l registers '$pkg_line' in the package, '$sdk_line' in the SDK"
+    case $pkg_line in "uci set luci.languages.$(echo "$l" | tr - _)='"?*"'; uci commit luci") ;;
+        *) fail "luci-i18n-jammonitor-$l: uci-defaults line '$pkg_line'" ;; esac
+done
 ok "SDK Makefiles install the same files, modes and links as the packages"
 
 # ---- 2d. a release channel of these packages: signed index, both formats, every package ---------
