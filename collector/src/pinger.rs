@@ -1325,12 +1325,12 @@ impl Pinger {
         let mut outages = Vec::new();
         for (w, rt) in self.plan.wans.iter_mut().enumerate() {
             let (g, ga, o, oa) = per_wan[w];
-            if rt.probe.disabled {
-                rt.disabled += 1;
-            } else if !rt.up {
-                rt.down += 1;
-            }
             let v = verdict(rt.probe.disabled, rt.up, (g, ga), (o, oa));
+            match v {
+                Verdict::Fail(Cause::Disabled) => rt.disabled += 1,
+                Verdict::Fail(Cause::LinkDown) => rt.down += 1,
+                _ => {}
+            }
             outages.extend(rt.sm.step(&rt.probe.name, now_ms, v, rounds));
         }
         if !outages.is_empty() {
