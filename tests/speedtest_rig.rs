@@ -196,6 +196,17 @@ fn measured_rates_binding_progress_history_and_cancel() {
                 std::thread::sleep(Duration::from_millis(100));
             };
             assert_eq!(j["state"], "done", "{body}: {j:#}");
+            // The job writes "done" a moment before its process exits and frees the one-test
+            // lock; the page starts the next test only once `GET speedtest` says nothing blocks.
+            let t1 = Instant::now();
+            while !Req::get("speedtest", &sid).in_netns(&ns).run(&root).data()["blocked"].is_null()
+            {
+                assert!(
+                    t1.elapsed() < Duration::from_secs(5),
+                    "still blocked after the job ended"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
             let res = &j["result"];
             let got = res["mbps"].as_f64().unwrap();
             report.push(format!(
