@@ -80,25 +80,30 @@ soak: deps uci webstack build
 	$(CARGO) test --test soak -- --nocapture --test-threads 1
 	JM_COLLECTOR_INTERVAL=$${JM_COLLECTOR_INTERVAL:-60} flock -o /tmp/jm-rig.lock tests/browser/run.sh ../soak/tabs.test.mjs
 
-# The release binary for packages: its own target dir, build paths remapped (none inside).
+# The release binary for packages: its own target dir, build paths remapped (none inside),
+# statically linked as on the router (luci/openwrt/jammonitor/Makefile: +crt-static; a static
+# binary starts without the dynamic loader, which is most of a CGI's start-up cost). A static
+# build needs an explicit --target (host proc-macros stay dynamic).
 PKG_TARGET := build/pkg-target
+HOST_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+PKG_BINARY := $(PKG_TARGET)/$(HOST_TRIPLE)/release/jammonitor-collector
 pkg-build:
-	CARGO_TARGET_DIR=$(PKG_TARGET) RUSTFLAGS="--remap-path-prefix=$(CURDIR)=/jammonitor --remap-path-prefix=$${CARGO_HOME:-$$HOME/.cargo}=/cargo" \
-		$(CARGO) build --release --workspace
+	CARGO_TARGET_DIR=$(PKG_TARGET) RUSTFLAGS="-C target-feature=+crt-static --remap-path-prefix=$(CURDIR)=/jammonitor --remap-path-prefix=$${CARGO_HOME:-$$HOME/.cargo}=/cargo" \
+		$(CARGO) build --release --workspace --target $(HOST_TRIPLE)
 
 # jammonitor, luci-app-jammonitor, luci-i18n-jammonitor-<lang> for this machine's architecture
 # into dist/ (OpenWrt SDK feed: luci/openwrt/, docs/packaging.md).
 ipk: pkgtools pkg-build i18n
-	scripts/mkpkg.sh --format ipk --binary $(PKG_TARGET)/release/jammonitor-collector
+	scripts/mkpkg.sh --format ipk --binary $(PKG_BINARY)
 
 apk: pkgtools pkg-build i18n
-	scripts/mkpkg.sh --format apk --binary $(PKG_TARGET)/release/jammonitor-collector
+	scripts/mkpkg.sh --format apk --binary $(PKG_BINARY)
 
 packages: pkgtools pkg-build i18n
-	scripts/mkpkg.sh --format all --binary $(PKG_TARGET)/release/jammonitor-collector
+	scripts/mkpkg.sh --format all --binary $(PKG_BINARY)
 
 test-package: deps uci pkgtools pkg-build i18n
-	tests/package_test.sh
+	PKG_BINARY=$(PKG_BINARY) tests/package_test.sh
 
 FUZZ_SECS ?= 60
 
@@ -109,8 +114,8 @@ fuzz:
 fuzz-smoke:
 	tests/fuzz/run.sh 10
 
-bench: deps uci webstack build
-	benches/run.sh
+bench: deps uci webstack build pkg-build
+	JM_BENCH_SHIPPED_CGI=$(PKG_BINARY) benches/run.sh
 
 run: deps uci webstack build
 	scripts/run.sh $(RUN_ARGS)

@@ -4,6 +4,7 @@ use crate::log;
 use crate::pinger::{self, Shared};
 use crate::placement::Placement;
 use crate::sampler::{self, Sampler};
+use crate::snapshot;
 use crate::targets;
 use jammonitor::store::config::{self, Config};
 use jammonitor::store::status::{self, LOCK_FILE, LastError, Status};
@@ -283,6 +284,17 @@ pub fn run(root: Root, opts: Options) -> i32 {
             .ok()
     };
 
+    // The Overview snapshot (store::snapshot): built only while a page shows the Overview.
+    let snapshot = {
+        let (r, s) = (root.clone(), shared.clone());
+        std::thread::Builder::new()
+            .name("snapshot".into())
+            .stack_size(256 << 10)
+            .spawn(move || snapshot::run(r, s))
+            .map_err(|e| log::error(&format!("cannot start the overview snapshot: {e}")))
+            .ok()
+    };
+
     // Update check (DESIGN §6): at most once a day, never per page load; off the sample loop.
     {
         let (r, s) = (root.clone(), shared.clone());
@@ -340,7 +352,7 @@ pub fn run(root: Root, opts: Options) -> i32 {
         }
     }
     shared.stop.store(true, Ordering::Relaxed);
-    if let Some(h) = pinger {
+    for h in [pinger, snapshot].into_iter().flatten() {
         h.thread().unpark();
         let _ = h.join();
     }
@@ -548,6 +560,8 @@ impl Daemon {
         s.next_checkpoint_at = self.place.next_checkpoint_at(&self.cfg);
         s.ping_rounds = self.shared.rounds.load(Ordering::Relaxed);
         s.ping_cpu_us = self.shared.cpu_us.load(Ordering::Relaxed);
+        s.snapshot_builds = self.shared.snapshot_builds.load(Ordering::Relaxed);
+        s.snapshot_cpu_us = self.shared.snapshot_cpu_us.load(Ordering::Relaxed);
         s.ping_socket = self
             .shared
             .socket_kind

@@ -14,6 +14,7 @@ mod log;
 mod pinger;
 mod placement;
 mod sampler;
+mod snapshot;
 mod targets;
 
 use argh::FromArgs;

@@ -105,6 +105,9 @@ pub struct Shared {
     pub rounds: AtomicU64,
     /// The pinger thread's CPU time, µs.
     pub cpu_us: AtomicU64,
+    /// The snapshot thread's builds and CPU time, µs (`snapshot`).
+    pub snapshot_builds: AtomicU64,
+    pub snapshot_cpu_us: AtomicU64,
     pub socket_kind: Mutex<String>,
     pub last_error: Mutex<Option<String>>,
 }
@@ -131,6 +134,8 @@ impl Shared {
             outage_rounds: AtomicU32::new(3),
             rounds: Default::default(),
             cpu_us: Default::default(),
+            snapshot_builds: Default::default(),
+            snapshot_cpu_us: Default::default(),
             socket_kind: Mutex::new(String::new()),
             last_error: Mutex::new(None),
         }

@@ -1,11 +1,14 @@
 //! `GET overview`: everything the Overview tab shows, in one answer, with no child process: files
 //! are read, the kernel is asked (netlink) and netifd (one `network.interface dump` over the native
-//! ubus client: tunnel uptime, modem WANs' real devices) in-process. The CGI never pings and never asks the Internet: pings come from the collector's
-//! live ring, public IPs from omr-tracker's values in UCI.
+//! ubus client: tunnel uptime, modem WANs' real devices) in-process. The CGI never pings and never
+//! asks the Internet: pings come from the collector's live ring, public IPs from omr-tracker's
+//! values in UCI. While a page shows the Overview the collector builds this same answer once a
+//! second (`store::snapshot`) and a request serves that instead of building its own.
 
 use super::{Ctx, now_epoch, round1};
 use crate::error::ApiResult;
 use crate::http::Response;
+use crate::store::snapshot;
 use crate::system::ip::{self, Link, Route, find_link};
 use crate::system::mptcp_pm::{self, Endpoint, Limits};
 use crate::system::netifd::{self, IfStatus};
@@ -17,6 +20,10 @@ use std::collections::BTreeMap;
 
 pub fn handle(ctx: &Ctx) -> ApiResult<Response> {
     ctx.req.query.only(&[])?;
+    snapshot::want(ctx.root);
+    if let Some(data) = snapshot::read_fresh(ctx.root, std::time::SystemTime::now()) {
+        return Ok(Response::ok_serialized(&data));
+    }
     Ok(Response::ok(build(ctx.root)?))
 }
 

@@ -29,6 +29,19 @@ impl Response {
         Self::json(200, &json!({"ok": true, "data": data}))
     }
 
+    /// [`Response::ok`] for `data` already serialized (a JSON object or value), byte for byte
+    /// the body `ok` would give for the same value.
+    pub fn ok_serialized(data: &[u8]) -> Response {
+        let mut body = Vec::with_capacity(data.len() + 20);
+        body.extend_from_slice(b"{\"data\":");
+        body.extend_from_slice(data);
+        body.extend_from_slice(b",\"ok\":true}");
+        Response {
+            body,
+            ..Self::json(200, &Value::Null)
+        }
+    }
+
     pub fn error(e: &ApiError) -> Response {
         Self::json(
             e.status,

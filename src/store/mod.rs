@@ -18,6 +18,7 @@ pub mod live;
 pub mod period;
 pub mod query;
 pub mod schema;
+pub mod snapshot;
 pub mod speedtest;
 pub mod status;
 pub mod write;

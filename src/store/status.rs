@@ -60,6 +60,11 @@ pub struct Status {
     pub ping_rounds: u64,
     #[serde(default)]
     pub ping_cpu_us: u64,
+    /// Overview snapshots built (`store::snapshot`) and the CPU time they took, µs.
+    #[serde(default)]
+    pub snapshot_builds: u64,
+    #[serde(default)]
+    pub snapshot_cpu_us: u64,
     /// `icmp-datagram` or `icmp-raw`.
     #[serde(default)]
     pub ping_socket: String,
