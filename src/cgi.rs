@@ -41,6 +41,10 @@ fn answer() -> Response {
         req: &req,
     };
     let mut resp = handler(&ctx).unwrap_or_else(|e| Response::error(&e));
+    if req.method == http::Method::Post {
+        // a write may change what the Overview shows: its next request builds afresh
+        crate::store::snapshot::invalidate(&root);
+    }
     // Every authorized answer says whether the VPS bypass is on (two stat calls), so each tab's
     // own poll keeps the page's bypass banner current without a request of its own.
     resp.headers

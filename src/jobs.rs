@@ -318,7 +318,8 @@ fn start_boxed(
             // SAFETY: as above.
             match unsafe { fork() } {
                 Ok(ForkResult::Child) => {
-                    supervise(path, job, deadline, work, recover);
+                    let snapshot = root.path(crate::store::snapshot::SNAPSHOT);
+                    supervise(snapshot, path, job, deadline, work, recover);
                     unsafe { libc::_exit(0) }
                 }
                 _ => unsafe { libc::_exit(0) },
@@ -409,7 +410,21 @@ fn run_worker(path: &std::path::Path, job: &JobFile, deadline: Duration, f: Work
     }
 }
 
+/// Runs the job to its end, then drops the Overview snapshot: a job may have changed what it
+/// shows (bypass, WAN writes), so the next request builds (store::snapshot).
 fn supervise(
+    snapshot: PathBuf,
+    path: PathBuf,
+    job: JobFile,
+    deadline: Duration,
+    work: Work,
+    recover: Option<(Duration, Work)>,
+) {
+    supervise_job(path, job, deadline, work, recover);
+    crate::store::snapshot::invalidate_path(&snapshot);
+}
+
+fn supervise_job(
     path: PathBuf,
     mut job: JobFile,
     deadline: Duration,

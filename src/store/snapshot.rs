@@ -12,7 +12,8 @@
 //!   collector would (the same `overview::build`). So an answer is never older than `MAX_AGE`,
 //!   and `generated_at` says when it was built.
 //! - The collector writes it atomically (temp file + rename, `collector/src/snapshot.rs`) and
-//!   removes it when it stops.
+//!   removes it when it stops. Every POST action and every job removes it when it ends
+//!   ([`invalidate`]), so a change shows at the next poll instead of up to `MAX_AGE` later.
 
 use crate::system::Root;
 use std::io::Read;
@@ -55,6 +56,17 @@ pub fn want(root: &Root) {
             .write(true)
             .open(&path);
     }
+}
+
+/// Drops the snapshot (after a write or a job: what it shows may have changed), so the next
+/// request builds. A build that raced the write may still be renamed in after this: the old
+/// state is then served for at most [`MAX_AGE`].
+pub fn invalidate(root: &Root) {
+    invalidate_path(&root.path(SNAPSHOT));
+}
+
+pub fn invalidate_path(snapshot: &std::path::Path) {
+    let _ = std::fs::remove_file(snapshot);
 }
 
 /// Has an `overview` been asked within [`WANT_FOR`] of `now`? (The collector, once a period.)
