@@ -180,18 +180,9 @@ pub fn access(root: &Root, sid: &str, level: Level) -> ApiResult<bool> {
     args.insert("object".into(), ACL_GROUP.into());
     args.insert("function".into(), level.function().into());
     let reply = ubus::with_bus(root, ACCESS_TIMEOUT, 4096, |bus| {
-        // One round trip looks up `session` and the objects the actions ask next (their ids
-        // stay on the shared connection; no answer does).
-        let mut paths = vec!["session"];
-        paths.extend_from_slice(ubus::PREFETCH);
-        let id = bus.lookup_many(&paths).remove(0).map_err(|e| match e {
-            // no `session` object: ubusd runs but rpcd does not (not the user's session's fault)
-            UbusError::Status(_) => {
-                UbusError::Unavailable("rpcd's session object is not on the bus".into())
-            }
-            e => e,
-        })?;
-        bus.invoke(id, "access", &args)
+        // One round trip when rpcd's `session` object id is remembered from an earlier request
+        // (ids only: every request asks rpcd, no answer is kept).
+        bus.call_remembered(root, "session", "access", &args)
     });
     match reply {
         Ok(reply) => access_answer(&reply).ok_or_else(|| {

@@ -289,3 +289,43 @@ fn every_answer_is_a_cgi_header_block_with_json() {
         "Status comes first, nothing printed before the headers"
     );
 }
+
+#[test]
+fn a_remembered_session_object_id_is_used_and_a_stale_one_looked_up_again() {
+    let root = TestRoot::new(false);
+    let sid = root.session(true, false);
+    let cache = "var/run/jammonitor/ubus.ids";
+    assert_eq!(Req::get("session", &sid).run(&root).status, 200);
+    let id = |root: &TestRoot| -> u32 {
+        root.read(cache)
+            .lines()
+            .find_map(|l| l.strip_prefix("session ")?.parse().ok())
+            .unwrap_or_else(|| panic!("no session id remembered: {:?}", root.read(cache)))
+    };
+    let real = id(&root);
+    // remembered: still asked of rpcd every time (a logout is seen at once)
+    assert_eq!(Req::get("session", &sid).run(&root).status, 200);
+    refused(&Req::get("session", UNKNOWN).run(&root), "auth_denied");
+    assert_eq!(id(&root), real, "an unknown session does not change the id");
+    // stale (rpcd restarted: ubusd gave its object a new random id), foreign or garbage: the
+    // object is looked up again and the answer is rpcd's
+    for stale in [
+        format!("session {}\n", real ^ 0x5a5a_5a5a),
+        "network.interface 7\nsession 1\n".to_string(),
+        "session banana\n\u{0}\u{1}".to_string(),
+    ] {
+        root.write(cache, &stale);
+        assert_eq!(Req::get("session", &sid).run(&root).status, 200, "{stale:?}");
+        assert_eq!(id(&root), real, "{stale:?} not corrected");
+        root.write(cache, &stale);
+        refused(&Req::get("overview", UNKNOWN).run(&root), "auth_denied");
+    }
+    root.write(cache, "network.interface 7\nsession 1\n");
+    assert_eq!(Req::get("session", &sid).run(&root).status, 200);
+    assert!(
+        root.read(cache).contains("network.interface 7\n"),
+        "other objects' lines are kept: {:?}",
+        root.read(cache)
+    );
+    assert!(!cpu_sample_taken(&root));
+}

@@ -29,9 +29,11 @@ use std::time::{Duration, Instant};
 pub const SOCKET: &str = "/var/run/ubus/ubus.sock";
 /// ubusd's own limit (`UBUS_MAX_MSGLEN`).
 pub const MAX_MSG: usize = 1 << 20;
-/// Objects the CGI's actions ask after the session check, looked up in the same round trip as
-/// `session` (netifd's interfaces: overview, bandwidth, clients).
-pub const PREFETCH: &[&str] = &["network.interface"];
+/// Object ids remembered across CGI processes (`<path> <id>` lines), so a request can INVOKE
+/// without a LOOKUP round trip. Ids only, never answers; ubusd gives a restarted daemon's object
+/// a new random id (ubusd_id.c reads /dev/urandom), so a stale one answers NOT_FOUND and is
+/// looked up again ([`Ubus::call_remembered`]).
+pub const ID_CACHE: &str = "/var/run/jammonitor/ubus.ids";
 const MAX_DEPTH: usize = 16;
 /// Non-reply messages tolerated while waiting for a reply (ubusd sends none to a plain client).
 const MAX_STRAY: usize = 8;
@@ -647,11 +649,63 @@ impl Ubus {
         }
     }
 
+    /// [`Ubus::call`] with the object's id remembered from an earlier process ([`ID_CACHE`]):
+    /// one round trip instead of two. A remembered id whose call fails with a ubus status (its
+    /// daemon restarted: NOT_FOUND; or the id is now another object's) is looked up again, and
+    /// only a different id is asked again (that status is the answer otherwise) and remembered.
+    /// An object not on the bus is `Unavailable`.
+    pub fn call_remembered(
+        &mut self,
+        root: &Root,
+        path: &str,
+        method: &str,
+        args: &Map<String, Value>,
+    ) -> Result<Map<String, Value>, UbusError> {
+        let remembered = remembered_id(root, path);
+        let mut first = None;
+        if let Some(id) = remembered {
+            match self.invoke(id, method, args) {
+                // stale (NOT_FOUND) or now another object's (ubusd's own have ids 1-3)
+                Err(UbusError::Status(st)) => first = Some(st),
+                r => return r,
+            }
+        }
+        // No such object: its daemon is not running (not a status of the call itself).
+        let id = self.lookup(path).map_err(|e| match e {
+            UbusError::Status(_) => UbusError::Unavailable(format!("no `{path}` object on the bus")),
+            e => e,
+        })?;
+        if let (Some(st), true) = (first, remembered == Some(id)) {
+            return Err(UbusError::Status(st));
+        }
+        remember_id(root, path, id);
+        self.invoke(id, method, args)
+    }
+
     /// A new deadline and read cap for the next calls on this connection.
     pub fn rearm(&mut self, timeout: Duration, cap: usize) {
         self.deadline = Instant::now() + timeout;
         self.cap = cap.min(MAX_MSG);
     }
+}
+
+fn remembered_id(root: &Root, path: &str) -> Option<u32> {
+    let text = root.read(ID_CACHE, 4096).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(path)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// Best effort (a cache): written whole and renamed, other objects' lines kept.
+fn remember_id(root: &Root, path: &str, id: u32) {
+    let old = root.read(ID_CACHE, 4096).unwrap_or_default();
+    let mut text: String = old
+        .lines()
+        .filter(|l| l.split(' ').next() != Some(path))
+        .take(16)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    text.push_str(&format!("{path} {id}\n"));
+    let _ = super::update::write_atomic(root, ID_CACHE, text.as_bytes());
 }
 
 /// The process's one connection to ubusd, shared by everything that asks the bus during a
