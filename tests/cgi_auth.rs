@@ -315,7 +315,11 @@ fn a_remembered_session_object_id_is_used_and_a_stale_one_looked_up_again() {
         "session banana\n\u{0}\u{1}".to_string(),
     ] {
         root.write(cache, &stale);
-        assert_eq!(Req::get("session", &sid).run(&root).status, 200, "{stale:?}");
+        assert_eq!(
+            Req::get("session", &sid).run(&root).status,
+            200,
+            "{stale:?}"
+        );
         assert_eq!(id(&root), real, "{stale:?} not corrected");
         root.write(cache, &stale);
         refused(&Req::get("overview", UNKNOWN).run(&root), "auth_denied");

@@ -672,7 +672,9 @@ impl Ubus {
         }
         // No such object: its daemon is not running (not a status of the call itself).
         let id = self.lookup(path).map_err(|e| match e {
-            UbusError::Status(_) => UbusError::Unavailable(format!("no `{path}` object on the bus")),
+            UbusError::Status(_) => {
+                UbusError::Unavailable(format!("no `{path}` object on the bus"))
+            }
             e => e,
         })?;
         if let (Some(st), true) = (first, remembered == Some(id)) {
