@@ -3,8 +3,8 @@
 //! 1. Through the router's web stack: `overview` served by the real uhttpd (OpenWrt's flags) vs a
 //!    do-nothing CGI under the same uhttpd, one connection per request, medians of 250 each,
 //!    interleaved, as ratios. The budget (≤ 1.5×, DESIGN §11) is on the binary that ships
-//!    (`JM_BENCH_SHIPPED_CGI`, default `make pkg-build`'s: the static multi-call binary, as the
-//!    package installs it) against a static (`cc -static`) do-nothing CGI, with the collector
+//!    (`JM_BENCH_SHIPPED_CGI`, default `make static-build`'s: the multi-call binary linked static,
+//!    as the router's package links it) against a static (`cc -static`) do-nothing CGI, with the collector
 //!    running as on the router (requests serve its Overview snapshot, `store::snapshot`). Also
 //!    reported: the same without the collector (every request builds), and the test bed's
 //!    dynamic CGI against a dynamic do-nothing.
@@ -351,7 +351,7 @@ fn session_access(root: &TestRoot, sid: &str) {
     assert_eq!(r.get("access"), Some(&serde_json::Value::Bool(true)));
 }
 
-/// The binary the package installs (`make pkg-build`: static, multi-call).
+/// The multi-call binary linked static as the router's package links it (`make static-build`).
 fn shipped_cgi() -> std::path::PathBuf {
     let p = std::env::var_os("JM_BENCH_SHIPPED_CGI")
         .map(std::path::PathBuf::from)
@@ -362,12 +362,12 @@ fn shipped_cgi() -> std::path::PathBuf {
                 .find_map(|l| l.strip_prefix("host: ").map(String::from))
                 .unwrap();
             common::repo().join(format!(
-                "build/pkg-target/{host}/release/jammonitor-collector"
+                "build/static-target/{host}/release/jammonitor-collector"
             ))
         });
     assert!(
         p.exists(),
-        "{} missing: `make pkg-build` builds it (`make bench` does)",
+        "{} missing: `make static-build` builds it (`make bench` does)",
         p.display()
     );
     p

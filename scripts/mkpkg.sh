@@ -16,8 +16,8 @@
 #   scripts/mkpkg.sh [--format ipk|apk|all] [--arch ARCH] [--out DIR] [--binary FILE]
 #
 # --arch is the package architecture as opkg/apk name it (x86_64, aarch64_cortex-a53 …); default
-# this machine's. --binary defaults to build/pkg-target/<host triple>/release/jammonitor-collector,
-# built by `make packages`: static, with the build paths remapped (no /work/… string inside).
+# this machine's. --binary defaults to build/pkg-target/release/jammonitor-collector, built by
+# `make packages` with the build paths remapped (no /work/… string inside the binary).
 # Reproducible: the same inputs give the same bytes (SOURCE_DATE_EPOCH, default the last commit's
 # time; sorted entries; owner root:root; gzip -n). Run as root (apk mkpkg records the files' owners).
 #
@@ -30,8 +30,7 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 die() { echo "mkpkg: $*" >&2; exit 1; }
 
-format=all arch=$(uname -m) out=dist
-binary=build/pkg-target/$(rustc -vV | sed -n 's/^host: //p')/release/jammonitor-collector
+format=all arch=$(uname -m) out=dist binary=build/pkg-target/release/jammonitor-collector
 while [ $# -gt 0 ]; do
     case $1 in
         --format) format=$2; shift 2 ;;
