@@ -200,7 +200,7 @@ fn main() {
         bdy_u / bdn_u
     );
     println!(
-        "  rpcd `session access` alone (fresh connection: connect, HELLO, LOOKUP, INVOKE) {acc_u:.2} ms"
+        "  rpcd `session access` alone (fresh connection: connect, LOOKUP, INVOKE) {acc_u:.2} ms"
     );
     println!(
         "  floor for any authorized CGI: (static do-nothing + session access) / static do-nothing = {:.2}x",
@@ -337,7 +337,7 @@ fn main() {
 // ---- through the router's web stack ---------------------------------------------------------------
 
 /// One `session access` question to rpcd as the CGI asks it (a fresh connection: connect,
-/// HELLO, LOOKUP, INVOKE), from this process: the floor every authorized request pays.
+/// LOOKUP, INVOKE), from this process: the floor every authorized request pays.
 fn session_access(root: &TestRoot, sid: &str) {
     use jammonitor::system::{Root, ubus};
     let mut args = serde_json::Map::new();

@@ -128,17 +128,6 @@ fn target<'a>(h: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {name} in {h:#}"))
 }
 
-fn wait_for(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
-    let t0 = Instant::now();
-    while !f() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(secs),
-            "timed out: {what}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 #[test]
 fn per_wan_links_outages_and_causes() {
     assert!(is_root(), "needs root for network namespaces");

@@ -7,7 +7,7 @@ mod common;
 use collector_util::*;
 use common::*;
 use serde_json::Value;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 const SNAP: &str = "var/run/jammonitor/overview.json";
 const WANTED: &str = "var/run/jammonitor/overview.wanted";
@@ -104,17 +104,6 @@ fn a_write_drops_the_snapshot() {
     assert!(overview(&root, &sid)["data"].get("marker").is_none());
 }
 
-fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    let t0 = Instant::now();
-    while !f() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn the_collector_builds_only_while_watched_and_cleans_up() {
     let root = fixture_root();
@@ -128,12 +117,12 @@ fn the_collector_builds_only_while_watched_and_cleans_up() {
 
     // A page asks: built within a period, rebuilt every period.
     let first = overview(&root, &sid)["data"].clone();
-    wait_for("a snapshot", 5, || root.file(SNAP).exists());
+    wait_for(5, "a snapshot", || root.file(SNAP).exists());
     let m1 = std::fs::metadata(root.file(SNAP))
         .unwrap()
         .modified()
         .unwrap();
-    wait_for("a newer snapshot", 5, || {
+    wait_for(5, "a newer snapshot", || {
         std::fs::metadata(root.file(SNAP))
             .and_then(|m| m.modified())
             .is_ok_and(|m| m > m1)
@@ -184,7 +173,7 @@ fn the_collector_builds_only_while_watched_and_cleans_up() {
     // Watched again, then SIGTERM: the collector leaves no snapshot behind and says what the
     // snapshots cost.
     overview(&root, &sid);
-    wait_for("a snapshot", 5, || root.file(SNAP).exists());
+    wait_for(5, "a snapshot", || root.file(SNAP).exists());
     c.signal(libc::SIGTERM);
     let (code, _) = c.wait(10);
     assert_eq!(code, Some(0));

@@ -274,26 +274,9 @@ pub fn run(root: Root, opts: Options) -> i32 {
         return 0;
     }
 
-    let pinger = {
-        let (r, s) = (root.clone(), shared.clone());
-        std::thread::Builder::new()
-            .name("pinger".into())
-            .stack_size(128 << 10)
-            .spawn(move || pinger::run(r, s))
-            .map_err(|e| log::error(&format!("cannot start the pinger: {e}")))
-            .ok()
-    };
-
+    let pinger = worker("pinger", 128 << 10, &root, &shared, pinger::run);
     // The Overview snapshot (store::snapshot): built only while a page shows the Overview.
-    let snapshot = {
-        let (r, s) = (root.clone(), shared.clone());
-        std::thread::Builder::new()
-            .name("snapshot".into())
-            .stack_size(256 << 10)
-            .spawn(move || snapshot::run(r, s))
-            .map_err(|e| log::error(&format!("cannot start the overview snapshot: {e}")))
-            .ok()
-    };
+    let snapshot = worker("snapshot", 256 << 10, &root, &shared, snapshot::run);
 
     // Update check (DESIGN §6): at most once a day, never per page load; off the sample loop.
     {
@@ -358,6 +341,23 @@ pub fn run(root: Root, opts: Options) -> i32 {
     }
     d.shutdown();
     0
+}
+
+/// A named thread running `run` until `shared.stop`; `None` (logged) when it cannot start.
+fn worker(
+    name: &str,
+    stack: usize,
+    root: &Root,
+    shared: &Arc<Shared>,
+    run: fn(Root, Arc<Shared>),
+) -> Option<std::thread::JoinHandle<()>> {
+    let (r, s) = (root.clone(), shared.clone());
+    std::thread::Builder::new()
+        .name(name.into())
+        .stack_size(stack)
+        .spawn(move || run(r, s))
+        .map_err(|e| log::error(&format!("cannot start the {name} thread: {e}")))
+        .ok()
 }
 
 impl Daemon {

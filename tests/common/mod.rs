@@ -428,6 +428,18 @@ impl Drop for Netns {
     }
 }
 
+/// Polls `f` until it holds; panics naming `what` after `secs`.
+pub fn wait_for(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let t0 = std::time::Instant::now();
+    while !f() {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(secs),
+            "timed out: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 pub fn is_root() -> bool {
     nix_is_root()
 }
