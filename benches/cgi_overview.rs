@@ -457,21 +457,12 @@ impl Snapshots {
             .unwrap();
         // one request says the Overview is watched; the collector's next period builds it
         let snap = root.file("var/run/jammonitor/overview.json");
-        let t0 = Instant::now();
-        loop {
+        wait_for(10, "the collector's first Overview snapshot", || {
             cgi(root, sid, &[]).status().unwrap();
-            let fresh = std::fs::metadata(&snap)
+            std::fs::metadata(&snap)
                 .and_then(|m| m.modified())
-                .is_ok_and(|m| m.elapsed().is_ok_and(|a| a < Duration::from_millis(1500)));
-            if fresh {
-                break;
-            }
-            assert!(
-                t0.elapsed() < Duration::from_secs(10),
-                "the collector wrote no Overview snapshot within 10 s"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+                .is_ok_and(|m| m.elapsed().is_ok_and(|a| a < Duration::from_millis(1500)))
+        });
         Snapshots(child)
     }
 

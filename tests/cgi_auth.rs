@@ -331,5 +331,16 @@ fn a_remembered_session_object_id_is_used_and_a_stale_one_looked_up_again() {
         "other objects' lines are kept: {:?}",
         root.read(cache)
     );
+    // rpcd gone with an id remembered: ubusd no longer knows the object, the lookup finds none,
+    // and that is the service being down, not the user's session
+    let pid = root.read(".bed/rpcd.pid").trim().to_string();
+    assert!(Command::new("kill").arg(&pid).status().unwrap().success());
+    let t = Instant::now();
+    while root.ubus("session", "access", json!({})).is_ok() {
+        assert!(t.elapsed() < Duration::from_secs(5), "rpcd did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(id(&root), real);
+    refused(&Req::get("session", &sid).run(&root), "auth_unavailable");
     assert!(!cpu_sample_taken(&root));
 }

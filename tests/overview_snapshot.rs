@@ -105,6 +105,25 @@ fn a_write_drops_the_snapshot() {
 }
 
 #[test]
+fn a_finished_job_drops_the_snapshot() {
+    let root = TestRoot::new(false);
+    let r = jammonitor::system::Root::new(&root.path);
+    let job = jammonitor::jobs::start(&r, "snaptest", Duration::from_secs(10), |_| {
+        std::thread::sleep(Duration::from_millis(300));
+        Ok(Value::Null)
+    })
+    .unwrap();
+    // written after the start: only the job's end can remove it
+    root.write(SNAP, r#"{"marker":1}"#);
+    wait_for(10, "the job to end", || {
+        jammonitor::jobs::read(&r, &job.id).is_ok_and(|j| j.state != "running")
+    });
+    wait_for(5, "the job's end to drop the snapshot", || {
+        !root.file(SNAP).exists()
+    });
+}
+
+#[test]
 fn the_collector_builds_only_while_watched_and_cleans_up() {
     let root = fixture_root();
     let sid = root.session(true, false);

@@ -40,11 +40,11 @@ pub fn run(root: Root, shared: Arc<Shared>) {
 
 /// One snapshot. Written as a new file renamed over the old one: a reader sees the old or the
 /// new answer, never half of one.
-pub fn build_once(root: &Root) {
+fn build_once(root: &Root) {
     let written = overview::build(root)
         .map_err(|e| e.message)
         .and_then(|v| serde_json::to_vec(&v).map_err(|e| e.to_string()))
-        .and_then(|bytes| jammonitor::system::update::write_atomic(root, SNAPSHOT, &bytes));
+        .and_then(|bytes| jammonitor::system::write_atomic(root, SNAPSHOT, &bytes));
     if written.is_err() {
         let _ = std::fs::remove_file(root.path(SNAPSHOT));
     }

@@ -37,8 +37,11 @@ impl Response {
         body.extend_from_slice(data);
         body.extend_from_slice(b",\"ok\":true}");
         Response {
+            status: 200,
+            content_type: "application/json",
+            headers: Vec::new(),
             body,
-            ..Self::json(200, &Value::Null)
+            stream: None,
         }
     }
 

@@ -40,6 +40,18 @@ pub struct Root {
 /// The one environment knob (uhttpd clears the environment, so production always gets `/`).
 pub const ROOT_ENV: &str = "JAMMONITOR_ROOT";
 
+/// Writes a small file under the root atomically (tmp + rename, no fsync: RAM files and caches;
+/// durable writes are `txn::write_atomic`). A reader sees the old or the new bytes, never half.
+pub fn write_atomic(root: &Root, p: &str, data: &[u8]) -> Result<(), String> {
+    let path = root.path(p);
+    if let Some(d) = path.parent() {
+        std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, data).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 impl Root {
     pub fn new(base: impl Into<PathBuf>) -> Root {
         Root { base: base.into() }

@@ -707,7 +707,7 @@ fn remember_id(root: &Root, path: &str, id: u32) {
         .map(|l| format!("{l}\n"))
         .collect();
     text.push_str(&format!("{path} {id}\n"));
-    let _ = super::update::write_atomic(root, ID_CACHE, text.as_bytes());
+    let _ = super::write_atomic(root, ID_CACHE, text.as_bytes());
 }
 
 /// The process's one connection to ubusd, shared by everything that asks the bus during a

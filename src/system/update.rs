@@ -330,16 +330,7 @@ pub fn read_bytes(root: &Root, p: &str, cap: u64) -> Result<Vec<u8>, String> {
     std::fs::read(&path).map_err(|e| format!("{p}: {e}"))
 }
 
-/// Writes a small file under the root atomically (tmp + rename).
-pub fn write_atomic(root: &Root, p: &str, data: &[u8]) -> Result<(), String> {
-    let path = root.path(p);
-    if let Some(d) = path.parent() {
-        std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
-    }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, data).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).map_err(|e| format!("{}: {e}", path.display()))
-}
+pub use super::write_atomic;
 
 /// The file name part of a URL path, if it is a safe package file name.
 pub fn safe_file_name(url: &str) -> Option<String> {
