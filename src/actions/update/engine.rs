@@ -206,7 +206,10 @@ pub fn check(root: &Root, by: &str, deadline: Duration) -> CheckState {
     let s = settings(root);
     let inst = sys::installed(root, PKG);
     let mut st = CheckState {
-        checked_at: super::super::now_epoch(),
+        // Milliseconds: a 17-digit time does not always read back as the same f64 through
+        // serde_json (its default parser may be 1 ULP off), so the recorded state would differ
+        // from the one returned; 13 digits always do.
+        checked_at: (super::super::now_epoch() * 1000.0).round() / 1000.0,
         by: by.into(),
         ..Default::default()
     };
@@ -455,6 +458,26 @@ mod tests {
         assert_eq!(cmp_versions("0.1.0", "0.1.0-0"), Some(Equal));
         assert_eq!(cmp_versions("x", "0.1"), None);
         assert_eq!(apk_spelling("0.2.0-1"), "0.2.0-r1");
+    }
+
+    /// A recorded check reads back equal: times in milliseconds survive serde_json's parser
+    /// (a 17-digit time, 1796673184.9167159, came back as 1796673184.916716).
+    #[test]
+    fn check_times_round_trip_through_the_state_file() {
+        let mut t = 1_796_673_184.916_716_f64;
+        for _ in 0..200_000 {
+            let ms = (t * 1000.0).round() / 1000.0;
+            let back: f64 = serde_json::from_str(&serde_json::to_string(&ms).unwrap()).unwrap();
+            assert_eq!(back.to_bits(), ms.to_bits(), "{ms}");
+            t += 0.000_977;
+        }
+        let raw = 1_796_673_184.916_715_9_f64;
+        let back: f64 = serde_json::from_str(&serde_json::to_string(&raw).unwrap()).unwrap();
+        assert_ne!(
+            back.to_bits(),
+            raw.to_bits(),
+            "the case this guards against"
+        );
     }
 
     /// The collector's daily check: only when installed by a package manager, enabled, and the
